@@ -63,7 +63,10 @@ def _four_digits(n: int) -> str:
 
 
 def to_chinese_capitals(fen: int) -> str:
-    """Amount in Chinese financial capitals, as printed on receipts: 1017500 -> 壹万零壹佰柒拾伍元整."""
+    """Amount in Chinese financial capitals as printed on receipts.
+
+    1017500 fen -> 壹万零壹佰柒拾伍元整; an amount ending in 角 also takes 整 (壹角整).
+    """
     if fen < 0:
         return "负" + to_chinese_capitals(-fen)
     yuan, cents = divmod(fen, FEN_PER_YUAN)

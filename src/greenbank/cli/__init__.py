@@ -1,0 +1,43 @@
+"""The ``greenbank`` command line: thin Typer commands that call services.
+
+Domain errors become one red line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from greenbank.cli import db, demo, doctor, serve
+from greenbank.errors import GreenbankError
+
+app = typer.Typer(
+    name="greenbank",
+    help="greenbank: personal carbon account and online deposit platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(demo.app, name="demo")
+app.command("serve")(serve.serve)
+app.command("doctor")(doctor.doctor)
+
+_err = Console(stderr=True)
+
+
+def main() -> None:
+    """Entry point for the console script and ``python -m greenbank``."""
+    try:
+        app()
+    except GreenbankError as err:
+        _err.print(
+            f"error [{err.code}] {err.detail}",
+            style="red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)

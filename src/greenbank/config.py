@@ -1,0 +1,69 @@
+"""Settings from the environment (prefix ``GREENBANK_``) or a ``.env`` file.
+
+There is no module-level instance: the composition root (``bootstrap``) builds one and passes it
+down, so tests can run several differently configured apps in one process.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-change-me"  # noqa: S105 - a marker refused outside development
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Everything greenbank reads from its environment. See the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GREENBANK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = Field(
+        default="sqlite:///./var/greenbank.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    db_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
+    db_echo: bool = False
+    var_dir: Path = Path("./var")
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    log_level: str = "INFO"
+    log_json: bool = False
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    bank_name: str = "绿色示范银行"
+    region_province_codes: str = Field(
+        default="44", description="Comma-separated GB/T 2260 province codes the bank serves"
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return upper
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> Settings:
+        if (
+            self.environment is Environment.PRODUCTION
+            and self.secret_key.get_secret_value() == DEV_SECRET
+        ):
+            raise ValueError("GREENBANK_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

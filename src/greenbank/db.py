@@ -1,0 +1,204 @@
+"""Database plumbing shared by every domain: the declarative Base, engines, the unit of work.
+
+SQLite is the embedded default and PostgreSQL the production database (ADR 0003). On SQLite we
+apply SQLAlchemy's documented pysqlite fix (the driver's own transaction handling is switched off
+and we emit BEGIN ourselves) so SAVEPOINTs work and writers take the lock up front with
+``BEGIN IMMEDIATE`` instead of failing later on a lock upgrade.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar, Self, TypeVar
+
+from sqlalchemy import BigInteger, DateTime, MetaData, create_engine, event, exc
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from greenbank.errors import ConfigurationError, Conflict, ServiceUnavailable
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+T = TypeVar("T")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out on every database (SQLite has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table; constraint names are stable across both databases."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {int: BigInteger, datetime: UTCDateTime}
+
+
+class DatabaseBusy(ServiceUnavailable):
+    code = "database_busy"
+    title = "The database is busy; retry the request"
+
+
+class DuplicateRequest(Conflict):
+    code = "duplicate_request"
+    title = "A conflicting request was already applied"
+
+
+def _check_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError as err:
+        raise ConfigurationError(f"GREENBANK_DATABASE_URL is not a database URL: {url!r}") from err
+    if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ConfigurationError(
+            f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql+psycopg"
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (pysqlite fix)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+    """An engine for ``url`` with greenbank's per-database settings applied."""
+    parsed = _check_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, echo=echo, connect_args={"timeout": 10})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(
+        parsed,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def is_retryable(err: BaseException) -> bool:
+    """Deadlocks and serialization failures on PostgreSQL; 'database is locked' on SQLite."""
+    orig = getattr(err, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in {"40001", "40P01"}:
+        return True
+    return isinstance(err, exc.OperationalError) and "database is locked" in str(err)
+
+
+class UnitOfWork:
+    """Owns one transaction: ``with uow:`` ... ``uow.commit()`` once; anything else rolls back.
+
+    Service functions take a ``UnitOfWork`` factory so a test can hand them one bound to a test
+    database and the API can hand them one bound to the app's engine.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        self._session: Session | None = None
+        self.committed = False
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside its 'with' block")
+        return self._session
+
+    def __enter__(self) -> Self:
+        self._session = self._session_factory()
+        self.committed = False
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            if not self.committed:
+                session.rollback()
+        finally:
+            session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        self.session.commit()
+        self.committed = True
+
+    def flush(self) -> None:
+        self.session.flush()
+
+
+UowFactory = Callable[[], UnitOfWork]
+
+
+def run_with_retry(fn: Callable[[], T], *, attempts: int = 5, base_delay: float = 0.01) -> T:
+    """Run a whole unit of work again after a deadlock / serialization failure / lock timeout."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except exc.DBAPIError as err:
+            if not is_retryable(err) or attempt == attempts:
+                if is_retryable(err):
+                    raise DatabaseBusy() from err
+                raise
+            time.sleep(base_delay * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextmanager
+def connect_or_explain(engine: Engine) -> Iterator[Any]:
+    """Open a connection, turning driver errors into one clear ConfigurationError line."""
+    try:
+        with engine.connect() as conn:
+            yield conn
+    except exc.OperationalError as err:
+        message = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
+        raise ConfigurationError(
+            f"cannot reach database {engine.url.render_as_string(hide_password=True)}: {message}"
+        ) from err

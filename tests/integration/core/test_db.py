@@ -1,0 +1,83 @@
+"""The database plumbing on every backend: migrations, unit of work, time zones, savepoints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select
+
+from greenbank.audit.models import AuditLine
+from greenbank.audit.service import record
+from greenbank.bootstrap import Container
+from greenbank.db import Base
+from greenbank.migrations_runner import migration_status
+
+
+def test_migrations_are_at_head(container: Container) -> None:
+    assert migration_status(container.engine).at_head
+
+
+def test_migrations_match_the_models(container: Container) -> None:
+    """Every table and column the models declare is created by the migrations, and no more."""
+    with container.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def _count(container: Container) -> int:
+    with container.uow() as uow:
+        return uow.session.scalar(select(func.count()).select_from(AuditLine)) or 0
+
+
+def test_unit_of_work_rolls_back_unless_committed(container: Container) -> None:
+    with container.uow() as uow:
+        record(uow.session, container.clock, actor="t", action="a")
+    assert _count(container) == 0
+    with container.uow() as uow:
+        record(uow.session, container.clock, actor="t", action="a")
+        uow.commit()
+    assert _count(container) == 1
+
+
+def test_unit_of_work_rolls_back_on_error(container: Container) -> None:
+    with pytest.raises(RuntimeError), container.uow() as uow:
+        record(uow.session, container.clock, actor="t", action="a")
+        uow.flush()
+        raise RuntimeError("boom")
+    assert _count(container) == 0
+
+
+def test_savepoint_rolls_back_only_the_inner_part(container: Container) -> None:
+    with container.uow() as uow:
+        record(uow.session, container.clock, actor="t", action="outer")
+        nested = uow.session.begin_nested()
+        record(uow.session, container.clock, actor="t", action="inner")
+        uow.flush()
+        nested.rollback()
+        uow.commit()
+    with container.uow() as uow:
+        actions = uow.session.scalars(select(AuditLine.action)).all()
+    assert actions == ["outer"]
+
+
+def test_datetimes_come_back_timezone_aware_utc(container: Container) -> None:
+    instant = datetime(2026, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
+    with container.uow() as uow:
+        line = AuditLine(at=instant, actor="t", action="a", outcome="ok", detail={})
+        uow.session.add(line)
+        uow.commit()
+    with container.uow() as uow:
+        stored = uow.session.scalar(select(AuditLine.at))
+    assert stored == instant
+    assert stored is not None and stored.tzinfo is not None
+
+
+def test_naive_datetimes_are_refused(container: Container) -> None:
+    with pytest.raises(Exception, match="naive"), container.uow() as uow:
+        uow.session.add(
+            AuditLine(at=datetime(2026, 1, 1), actor="t", action="a", outcome="ok", detail={})  # noqa: DTZ001
+        )
+        uow.flush()

@@ -1,0 +1,34 @@
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from greenbank.clock import FixedClock, business_date
+from greenbank.ids import new_id, uuid7
+
+
+def test_uuid7_has_version_and_variant() -> None:
+    value = uuid7()
+    assert value.version == 7
+    assert value.variant == uuid.RFC_4122
+
+
+def test_uuid7_sorts_by_time() -> None:
+    ids = [str(uuid7(now_ms=ms)) for ms in (1_000, 2_000, 3_000_000_000_000)]
+    assert ids == sorted(ids)
+    assert len({new_id() for _ in range(1000)}) == 1000
+
+
+def test_business_date_is_shanghai() -> None:
+    # 16:30 UTC on 31 Dec is already 1 Jan in Shanghai (UTC+8).
+    assert business_date(datetime(2025, 12, 31, 16, 30, tzinfo=UTC)) == date(2026, 1, 1)
+    assert business_date(datetime(2025, 12, 31, 15, 59, tzinfo=UTC)) == date(2025, 12, 31)
+    with pytest.raises(ValueError, match="naive"):
+        business_date(datetime(2025, 1, 1))  # noqa: DTZ001
+
+
+def test_fixed_clock_moves_only_when_told() -> None:
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    assert clock.now() == clock.now()
+    clock.advance(timedelta(days=1))
+    assert clock.today() == date(2026, 1, 2)
