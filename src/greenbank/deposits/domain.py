@@ -121,9 +121,10 @@ class DayCount(Enum):
     """How a period is turned into a fraction of a year (a product setting).
 
     YEARS_MONTHS_DAYS is the formula banks publish for 整存整取 (domain rules): whole years at the
-    annual rate, whole months at annual/12, leftover days at annual/360. Early withdrawal and days
-    past maturity are always ACTUAL_360 (domain rules, 储蓄管理条例 Art. 24-25). ACTUAL_365 is
-    offered as an alternative setting; the domain rules name no bank that uses it.
+    annual rate, whole months at annual/12, leftover days at annual/360. Early withdrawal pays
+    actual days / 360 at the demand rate (domain rules, Art. 24) whatever this setting says, and
+    days past maturity use the same basis. ACTUAL_360 and ACTUAL_365 are alternative settings for
+    the term interest; the domain rules name no bank that uses either for it.
     """
 
     YEARS_MONTHS_DAYS = "years_months_days"
