@@ -119,9 +119,9 @@ def parse_formula(source: str, allowed_names: Iterable[str]) -> Formula:
     """Parse and check ``source``; every name must be one of ``allowed_names``."""
     if not isinstance(source, str) or not source.strip():
         raise FormulaInvalid("the formula is empty")
-    text = source.strip()
-    if len(text) > MAX_SOURCE_CHARS:
+    if len(source) > MAX_SOURCE_CHARS:
         raise FormulaInvalid(f"the formula is longer than {MAX_SOURCE_CHARS} characters")
+    text = source.strip()
     try:
         tree = ast.parse(text, mode="eval")
         if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
