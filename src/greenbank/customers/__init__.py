@@ -1,0 +1,1 @@
+"""Customers: onboarding, KYC checks, Class II accounts and their bound cards."""
