@@ -1,0 +1,1 @@
+"""Electronic receipts (电子回单): render the PDF, seal it (PAdES), verify it offline."""
