@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
 import pytest
+from carbon_support import GRANTED, NOW, ContextFactory, EventFactory
 
 from greenbank.carbon.loader import load_methodologies
 from greenbank.carbon.methodology import Methodology
 from greenbank.carbon.pipeline import ConsentInterval, PipelineContext, RawEvent
-
-NOW = datetime(2026, 1, 10, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-GRANTED = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @cache
@@ -30,9 +27,6 @@ def methodologies() -> tuple[Methodology, ...]:
 @pytest.fixture
 def by_scenario(methodologies: tuple[Methodology, ...]) -> dict[str, Methodology]:
     return {m.scenario: m for m in methodologies}
-
-
-EventFactory = Callable[..., RawEvent]
 
 
 @pytest.fixture
@@ -52,9 +46,6 @@ def make_event() -> EventFactory:
         return RawEvent(**fields)
 
     return make
-
-
-ContextFactory = Callable[..., PipelineContext]
 
 
 @pytest.fixture
