@@ -14,11 +14,15 @@ layout stays the same so ``load_seal_identity`` and ``load_trust_roots`` keep wo
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
+from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped]
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -96,22 +100,28 @@ class SealIdentity:
     @cached_property
     def signer(self) -> SimpleSigner:
         """The pyHanko signer, built once per identity (loading keys is a hot spot)."""
-        from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped]
-        from asn1crypto import x509 as asn1_x509
-
         der_key = self.key.private_bytes(
             serialization.Encoding.DER,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        chain = [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in self.chain]
         return SimpleSigner(
-            signing_cert=asn1_x509.Certificate.load(
-                self.cert.public_bytes(serialization.Encoding.DER)
-            ),
+            signing_cert=to_asn1(self.cert),
             signing_key=asn1_keys.PrivateKeyInfo.load(der_key),
-            cert_registry=SimpleCertificateStore.from_certs(chain),
+            cert_registry=cert_store(self.chain),
         )
+
+
+def to_asn1(cert: x509.Certificate) -> Any:
+    """The asn1crypto form pyHanko works with (asn1crypto ships no type hints)."""
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def cert_store(certs: Iterable[x509.Certificate]) -> SimpleCertificateStore:
+    store = SimpleCertificateStore()  # type: ignore[no-untyped-call]
+    for cert in certs:
+        store.register(to_asn1(cert))
+    return store
 
 
 def _name(common_name: str, bank_name: str, unit: str) -> x509.Name:
@@ -170,7 +180,9 @@ def create_root(bank_name: str, *, now: datetime | None = None) -> Issuer:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = _name(f"{bank_name} Receipt Root CA", bank_name, "Electronic Receipts")
     cert = (
-        _builder(subject, key.public_key(), None, now - timedelta(minutes=5), _years(now, _ROOT_YEARS))
+        _builder(
+            subject, key.public_key(), None, now - timedelta(minutes=5), _years(now, _ROOT_YEARS)
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(ca=True), critical=True)
         .sign(key, hashes.SHA256())
@@ -184,19 +196,25 @@ def issue_seal(
     *,
     not_before: datetime | None = None,
     not_after: datetime | None = None,
+    receipt_policy: bool = True,
 ) -> SealIdentity:
-    """Issue an electronic-receipt seal certificate (a past ``not_after`` makes an expired one)."""
+    """Issue an electronic-receipt seal certificate (a past ``not_after`` makes an expired one).
+
+    Without the receipt policy it is an ordinary document-signing certificate of the bank,
+    which verification must not accept as a receipt seal.
+    """
     start = not_before or datetime.now(UTC) - timedelta(minutes=5)
     key = ec.generate_private_key(ec.SECP256R1())
     subject = _name(f"{bank_name} 电子回单专用章", bank_name, "Electronic Receipt Seal")
-    policy = x509.PolicyInformation(RECEIPT_SEAL_POLICY_OID, None)
-    cert = (
+    builder = (
         _builder(subject, key.public_key(), ca, start, not_after or _years(start, _LEAF_YEARS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(sign=True, nonrep=True), critical=True)
-        .add_extension(x509.CertificatePolicies([policy]), critical=False)
-        .sign(ca.key, hashes.SHA256())
     )
+    if receipt_policy:
+        policy = x509.PolicyInformation(RECEIPT_SEAL_POLICY_OID, None)
+        builder = builder.add_extension(x509.CertificatePolicies([policy]), critical=False)
+    cert = builder.sign(ca.key, hashes.SHA256())
     return SealIdentity(key=key, cert=cert, chain=(ca.cert,))
 
 
@@ -207,7 +225,7 @@ def issue_tsa(ca: Issuer, bank_name: str) -> tuple[rsa.RSAPrivateKey, x509.Certi
     cert = (
         _builder(subject, key.public_key(), ca, start, _years(start, _LEAF_YEARS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(sign=True, nonrep=True), critical=True)
+        .add_extension(_key_usage(sign=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .sign(ca.key, hashes.SHA256())
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 from importlib import resources
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -240,7 +241,14 @@ def _details_table(data: ReceiptData, font: str) -> Table:
         ["付\n款\n人", "户  名", v(payer[0]), "收\n款\n人", "户  名", v(payee[0])],
         ["", "账  号", v(payer[1]), "", "账  号", v(payee[1])],
         ["", "开户行", v(payer[2]), "", "开户行", v(payee[2])],
-        ["金额（大写）", "", Paragraph("人民币" + to_chinese_capitals(data.amount_fen), amount), "", "", ""],
+        [
+            "金额（大写）",
+            "",
+            Paragraph("人民币" + to_chinese_capitals(data.amount_fen), amount),
+            "",
+            "",
+            "",
+        ],
         ["金额（小写）", "", Paragraph("¥" + format_yuan(data.amount_fen), amount), "", "", ""],
         ["交易类型", "", v(data.type.label), "交易流水号", "", v(data.serial_no)],
     ]
@@ -258,7 +266,7 @@ def _details_table(data: ReceiptData, font: str) -> Table:
         rows.append([pair[0][0], "", v(pair[0][1]), pair[1][0], "", v(pair[1][1])])
     rows.append(["验证码", "", v(_grouped(data.verification_code)), "", "", ""])
     last = len(rows) - 1
-    style = [
+    style: list[Any] = [
         ("FONT", (0, 0), (-1, -1), font, 9.5),
         ("TEXTCOLOR", (0, 0), (-1, -1), INK),
         ("GRID", (0, 0), (-1, -1), 0.6, RULE),

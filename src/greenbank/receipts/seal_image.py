@@ -71,7 +71,15 @@ def seal_drawing(bank_name: str, font_name: str, size: float = 120.0) -> Drawing
     for ch, angle in zip(bank_name, arc_angles(len(bank_name)), strict=True):
         theta = math.radians(angle)
         glyph = Group(
-            String(0, 0, ch, fontName=font_name, fontSize=name_size, fillColor=SEAL_RED, textAnchor="middle"),
+            String(
+                0,
+                0,
+                ch,
+                fontName=font_name,
+                fontSize=name_size,
+                fillColor=SEAL_RED,
+                textAnchor="middle",
+            ),
             transform=_rotate_about(
                 radius + text_radius * math.cos(theta),
                 radius + text_radius * math.sin(theta),
@@ -94,7 +102,9 @@ def seal_drawing(bank_name: str, font_name: str, size: float = 120.0) -> Drawing
     return drawing
 
 
-def _rotate_about(x: float, y: float, degrees: float) -> tuple[float, float, float, float, float, float]:
+def _rotate_about(
+    x: float, y: float, degrees: float
+) -> tuple[float, float, float, float, float, float]:
     """Affine matrix: rotate by ``degrees`` and move the origin to (x, y)."""
     rad = math.radians(degrees)
     cos, sin = math.cos(rad), math.sin(rad)

@@ -1,0 +1,73 @@
+"""Seal a rendered receipt: a PAdES certification signature that permits no changes.
+
+A certification (author) signature with DocMDP P=1 tells every reader that *any* later
+revision voids the seal, which is what 电子签名法 Art. 13 asks for ("any later change to the
+document must be detectable"). The signer's chain is embedded so a verifier needs only the
+bank's root; an optional RFC 3161 timestamp (PAdES B-T) fixes the signing time.
+"""
+
+from __future__ import annotations
+
+import io
+
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+
+from greenbank.errors import ValidationFailed
+from greenbank.receipts.pki import SealIdentity
+from greenbank.receipts.render import receipt_no_from_keywords
+from greenbank.receipts.tsa import TimestampAuthority
+
+SEAL_FIELD = "ReceiptSeal"
+REASON_PREFIX = "电子回单 "
+
+
+class NotAReceiptDocument(ValidationFailed):
+    code = "not_a_receipt_document"
+    title = "The PDF is not a rendered receipt"
+
+
+def seal_reason(receipt_no: str) -> str:
+    return REASON_PREFIX + receipt_no
+
+
+def document_receipt_no(reader: PdfFileReader) -> str | None:
+    """The receipt number that ``render_receipt`` put into the document info keywords."""
+    info = reader.trailer_view.get("/Info")
+    keywords = info.get_object().get("/Keywords") if info is not None else None
+    return receipt_no_from_keywords(str(keywords)) if keywords is not None else None
+
+
+def seal_pdf(
+    pdf_bytes: bytes,
+    identity: SealIdentity,
+    *,
+    tsa: TimestampAuthority | None = None,
+) -> bytes:
+    """Return the sealed PDF (the input plus one signed incremental update)."""
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
+    except (PdfError, ValueError) as exc:
+        raise NotAReceiptDocument(f"cannot read the PDF: {exc}") from exc
+    receipt_no = document_receipt_no(writer.prev)
+    if receipt_no is None:
+        raise NotAReceiptDocument("the PDF carries no receipt number")
+    meta = PdfSignatureMetadata(
+        field_name=SEAL_FIELD,
+        md_algorithm="sha256",
+        reason=seal_reason(receipt_no),
+        location="CN",
+        certify=True,
+        docmdp_permissions=MDPPerm.NO_CHANGES,
+        subfilter=SigSeedSubFilter.PADES,
+    )
+    signer = PdfSigner(
+        meta,
+        signer=identity.signer,
+        timestamper=tsa.timestamper() if tsa is not None else None,
+    )
+    out = signer.sign_pdf(writer)
+    return bytes(out.getbuffer())

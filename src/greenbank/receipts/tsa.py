@@ -1,0 +1,62 @@
+"""Timestamp authorities (RFC 3161) for receipt signatures.
+
+A timestamp token proves the seal existed at a time vouched for by a third party, which keeps
+the receipt verifiable after the seal certificate expires (PAdES B-T). ``seal_pdf`` accepts
+any ``TimestampAuthority``: production wraps the bank's or a CA's TSA (pyHanko's
+``HTTPTimeStamper``); development and tests use ``LocalTimestampAuthority``, which answers in
+process with the TSA certificate from the dev PKI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped]
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+from greenbank.receipts.pki import cert_store, read_tsa, to_asn1
+
+
+class TimestampAuthority(Protocol):
+    """Hands pyHanko the ``TimeStamper`` to ask for a signature timestamp token."""
+
+    def timestamper(self) -> TimeStamper: ...
+
+
+class LocalTimestampAuthority(DummyTimeStamper):
+    """An in-process TSA for development and tests (pyHanko's dummy TSA, RSA keys only)."""
+
+    def __init__(
+        self,
+        key: rsa.RSAPrivateKey,
+        cert: x509.Certificate,
+        chain: Sequence[x509.Certificate] = (),
+        *,
+        fixed_time: datetime | None = None,
+    ) -> None:
+        der_key = key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        super().__init__(
+            tsa_cert=to_asn1(cert),
+            tsa_key=asn1_keys.PrivateKeyInfo.load(der_key),
+            certs_to_embed=cert_store(chain),
+            fixed_dt=fixed_time,
+        )
+
+    @classmethod
+    def from_directory(cls, directory: Path | str) -> LocalTimestampAuthority:
+        key, cert, root = read_tsa(directory)
+        return cls(key, cert, (root,))
+
+    def timestamper(self) -> TimeStamper:
+        return self

@@ -1,0 +1,151 @@
+"""Offline verification of a sealed receipt against the bank's root, with a precise reason.
+
+The checks run from the outside in, and the first failure is the reason reported: is it a
+whole PDF, is it signed, do the signed bytes still hash to the signed digest, was anything
+appended after the seal (a certification signature with no changes permitted, so any later
+revision that is not pure signature maintenance is tampering), does the chain lead to our
+root and is it within its validity, and is the signer the *receipt* seal of a document that
+carries its receipt number.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from cryptography import x509
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESIndeterminate
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+from greenbank.receipts.pki import RECEIPT_SEAL_POLICY_OID, to_asn1
+from greenbank.receipts.signing import REASON_PREFIX, document_receipt_no
+
+_EXPIRED = {AdESIndeterminate.OUT_OF_BOUNDS_NO_POE, AdESIndeterminate.EXPIRED}
+_ACCEPTED_UPDATES = {ModificationLevel.NONE, ModificationLevel.LTA_UPDATES}
+
+
+class Reason(enum.StrEnum):
+    OK = "ok"
+    NOT_A_PDF = "not_a_pdf"
+    TRUNCATED = "truncated"
+    NO_SIGNATURE = "no_signature"
+    BYTES_CHANGED = "bytes_changed"
+    MODIFIED_AFTER_SIGNING = "modified_after_signing"
+    UNKNOWN_SIGNER = "unknown_signer"
+    CERTIFICATE_EXPIRED = "certificate_expired"
+    CERTIFICATE_NOT_YET_VALID = "certificate_not_yet_valid"
+    NOT_A_RECEIPT = "not_a_receipt"
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    valid: bool
+    reason: Reason
+    detail: str = ""
+    receipt_no: str | None = None
+    signer_subject: str | None = None
+    signing_time: datetime | None = None
+    timestamped: bool = False
+
+
+def verify_receipt_pdf(
+    pdf_bytes: bytes,
+    trust_roots: Sequence[x509.Certificate],
+    *,
+    at: datetime | None = None,
+) -> VerificationResult:
+    """Verify a sealed receipt; ``at`` (aware) validates the chain at another moment than now."""
+    if not pdf_bytes.startswith(b"%PDF-"):
+        return VerificationResult(False, Reason.NOT_A_PDF, "no %PDF- header")
+    if not pdf_bytes.rstrip().endswith(b"%%EOF"):
+        return VerificationResult(False, Reason.TRUNCATED, "the file does not end with %%EOF")
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
+        signatures = reader.embedded_regular_signatures
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        return VerificationResult(False, Reason.TRUNCATED, f"unreadable PDF structure: {exc}")
+    if not signatures:
+        return VerificationResult(False, Reason.NO_SIGNATURE, "the PDF carries no signature")
+    seal = signatures[0]
+    reason_text = str(seal.sig_object.get("/Reason", ""))
+    claimed_no = (
+        reason_text.removeprefix(REASON_PREFIX) if reason_text.startswith(REASON_PREFIX) else None
+    )
+    context = ValidationContext(
+        trust_roots=list(_asn1_roots(tuple(trust_roots))),
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+        moment=at,
+    )
+    try:
+        status = validate_pdf_signature(seal, context)
+    except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
+        return VerificationResult(
+            False, Reason.BYTES_CHANGED, f"signature cannot be checked: {exc}", claimed_no
+        )
+    return _judge(status, claimed_no, document_receipt_no(reader), len(signatures))
+
+
+def _judge(
+    status: PdfSignatureStatus, claimed_no: str | None, info_no: str | None, count: int
+) -> VerificationResult:
+    tst: Any = status.timestamp_validity
+    timestamped = tst is not None and tst.intact and tst.valid and tst.trusted
+    facts: dict[str, Any] = {
+        "receipt_no": claimed_no,
+        "signer_subject": status.signing_cert.subject.human_friendly,
+        "signing_time": tst.timestamp if timestamped else status.signer_reported_dt,
+        "timestamped": timestamped,
+    }
+
+    def fail(reason: Reason, detail: str) -> VerificationResult:
+        return VerificationResult(False, reason, detail, **facts)
+
+    if not (status.intact and status.valid):
+        return fail(Reason.BYTES_CHANGED, "the signed bytes do not match the signature")
+    if tst is not None and not (tst.intact and tst.valid):
+        return fail(Reason.BYTES_CHANGED, "the timestamp token does not match the signature")
+    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE and not (
+        status.docmdp_ok and status.modification_level in _ACCEPTED_UPDATES and count == 1
+    ):
+        level = status.modification_level.name if status.modification_level else "unknown"
+        return fail(Reason.MODIFIED_AFTER_SIGNING, f"revision added after the seal ({level})")
+    indication = status.trust_problem_indic
+    if indication in _EXPIRED:
+        return fail(Reason.CERTIFICATE_EXPIRED, f"seal certificate expired ({indication})")
+    if indication == AdESIndeterminate.NOT_YET_VALID:
+        return fail(Reason.CERTIFICATE_NOT_YET_VALID, "seal certificate is not yet valid")
+    if not status.trusted:
+        return fail(Reason.UNKNOWN_SIGNER, f"no trusted chain to the bank's root ({indication})")
+    if tst is not None and not tst.trusted:
+        return fail(Reason.UNKNOWN_SIGNER, "the timestamp authority is not trusted")
+    if not _is_receipt_seal(status):
+        return fail(Reason.NOT_A_RECEIPT, "signed by a certificate that is not the receipt seal")
+    if claimed_no is None or claimed_no != info_no:
+        return fail(Reason.NOT_A_RECEIPT, "the document carries no matching receipt number")
+    return VerificationResult(True, Reason.OK, "", **facts)
+
+
+def _is_receipt_seal(status: PdfSignatureStatus) -> bool:
+    policies = status.signing_cert.certificate_policies_value
+    if policies is None:
+        return False
+    wanted = RECEIPT_SEAL_POLICY_OID.dotted_string
+    return any(p["policy_identifier"].dotted == wanted for p in policies)
+
+
+@lru_cache(maxsize=16)
+def _asn1_roots(roots: tuple[x509.Certificate, ...]) -> tuple[Any, ...]:
+    """Converting roots to asn1crypto once per root set keeps repeated verification cheap."""
+    return tuple(to_asn1(root) for root in roots)
