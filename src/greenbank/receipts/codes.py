@@ -41,7 +41,7 @@ def verification_code(
     payee_account: str,
     mac: MacFunction = hmac_sha256,
 ) -> str:
-    """10 characters from ``ALPHABET`` derived from the MAC; 128 MAC bits keep the bias negligible."""
+    """10 characters of ``ALPHABET`` from the MAC (128 MAC bits keep the modulo bias negligible)."""
     tag = mac(key, _message(receipt_no, amount_fen, on, payee_account))
     number = int.from_bytes(tag[:16], "big")
     out = []

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
 from importlib import resources
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 

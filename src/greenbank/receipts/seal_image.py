@@ -33,7 +33,7 @@ def star_points(cx: float, cy: float, outer: float) -> list[float]:
 
 
 def arc_angles(count: int) -> list[float]:
-    """Angles (degrees, counter-clockwise from 3 o'clock) of characters laid clockwise over the top."""
+    """Angles (degrees anticlockwise from 3 o'clock) of characters laid clockwise over the top."""
     if count <= 0:
         return []
     if count == 1:
