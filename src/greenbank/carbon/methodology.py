@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 
 from greenbank.carbon.expr import Formula
@@ -207,5 +207,5 @@ def parse_decimal_field(raw: object, what: str) -> Decimal:
     """A Decimal for data files, where a bad value is a methodology error, not an input error."""
     try:
         return to_decimal(raw, what)
-    except (MalformedInputs, InvalidOperation) as exc:
+    except MalformedInputs as exc:
         raise MethodologyInvalid(f"{what}: {exc}") from exc
