@@ -44,6 +44,7 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "EVP_PKEY_CTX_free": (None, [c_void_p]),
     "EVP_PKEY_CTX_set1_id": (c_int, [c_void_p, c_char_p, c_int]),
     "EVP_PKEY_keygen_init": (c_int, [c_void_p]),
+    "EVP_PKEY_pairwise_check": (c_int, [c_void_p]),
     "EVP_PKEY_generate": (c_int, [c_void_p, POINTER(c_void_p)]),
     "EVP_MD_CTX_new": (c_void_p, []),
     "EVP_MD_CTX_free": (None, [c_void_p]),
@@ -308,7 +309,16 @@ class OpenSSLBackend:
         return OpenSSLPrivateKey(lib, int(pkey.value or 0))
 
     def load_private(self, data: bytes, password: bytes | None) -> OpenSSLPrivateKey:
-        return OpenSSLPrivateKey(self._lib, _decode(self._lib, data, password, _KEYPAIR))
+        key = OpenSSLPrivateKey(self._lib, _decode(self._lib, data, password, _KEYPAIR))
+        pctx = key._pctx()
+        try:  # OpenSSL trusts an embedded public key; a mismatched one would mislead verifiers
+            if self._lib.EVP_PKEY_pairwise_check(pctx) != 1:
+                raise _fail(
+                    self._lib, CryptoBadKey, "the public key does not match the private key"
+                )
+        finally:
+            self._lib.EVP_PKEY_CTX_free(pctx)
+        return key
 
     def load_public(self, data: bytes) -> OpenSSLPublicKey:
         return OpenSSLPublicKey(self._lib, _decode(self._lib, data, None, _PUBLIC))

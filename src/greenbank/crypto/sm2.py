@@ -166,7 +166,12 @@ class SM2PrivateKey:
         d = int.from_bytes(scalar, "big")
         if not 1 <= d <= N - 2:
             raise CryptoBadKey("SM2 private scalars lie in [1, n-2]")
-        return cls(get_backend().load_private(formats.sec1_private_der(d), None))
+        backend = get_backend()
+        # Derive the public point, then load again with it so exports always carry it.
+        point = formats.parse_spki_der(
+            backend.load_private(formats.sec1_private_der(d), None).public().spki(pem=False)
+        )
+        return cls(backend.load_private(formats.sec1_private_der(d, point), None))
 
     def to_pem(self, password: bytes | str | None = None) -> bytes:
         """PKCS#8 PEM; with ``password``, encrypted PKCS#8 (PBES2, PBKDF2, SM4-CBC)."""
