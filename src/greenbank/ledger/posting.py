@@ -1,0 +1,272 @@
+"""The posting engine: lock balance rows, check the rules, append the entry, move the totals.
+
+Everything runs on the caller's transaction (``session.connection()``) with Core statements:
+this is the hot path of every money movement, so it keeps to a fixed handful of round trips:
+look up the idempotency key, lock the balance rows (ordered by account id, so concurrent
+writers never deadlock each other), insert the entry (``ON CONFLICT DO NOTHING`` settles a race
+on the key), insert the postings in one statement and update the balances in one statement.
+Nothing is written before every check has passed, so a refused command leaves no trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, TypeAlias, cast
+
+from sqlalchemy import Row, Table, case, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from greenbank.clock import business_date
+from greenbank.ids import new_id
+from greenbank.ledger import domain
+from greenbank.ledger.domain import (
+    AccountFacts,
+    AccountStatus,
+    AccountType,
+    EntrySpec,
+    Guard,
+    HoldState,
+)
+from greenbank.ledger.errors import IdempotencyKeyReused, InsufficientFunds
+from greenbank.ledger.models import Account, Balance, Entry, Hold, Posting
+from greenbank.ledger.schemas import EntryOut, PostingOut
+
+ACCOUNTS = cast(Table, Account.__table__)
+BALANCES = cast(Table, Balance.__table__)
+ENTRIES = cast(Table, Entry.__table__)
+POSTINGS = cast(Table, Posting.__table__)
+HOLDS = cast(Table, Hold.__table__)
+
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+
+
+def insert_ignoring_conflicts(conn: Connection, table: Any) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` on both databases: a race's loser gets no row."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+def lock_accounts(
+    conn: Connection, column: ColumnElement[Any], values: Iterable[str]
+) -> dict[str, AccountFacts]:
+    """Read accounts with their balance rows locked, in account-id order; keyed by code."""
+    stmt = (
+        select(
+            ACCOUNTS.c.id,
+            ACCOUNTS.c.code,
+            ACCOUNTS.c.type,
+            ACCOUNTS.c.currency,
+            ACCOUNTS.c.status,
+            ACCOUNTS.c.guard,
+            BALANCES.c.posted_fen,
+            BALANCES.c.held_fen,
+        )
+        .join(BALANCES, BALANCES.c.account_id == ACCOUNTS.c.id)
+        .where(column.in_(list(values)))
+        .order_by(ACCOUNTS.c.id)
+        .with_for_update(of=BALANCES)
+    )
+    return {row.code: _facts(row) for row in conn.execute(stmt)}
+
+
+def _facts(row: AnyRow) -> AccountFacts:
+    return AccountFacts(
+        id=row.id,
+        code=row.code,
+        type=AccountType(row.type),
+        currency=row.currency,
+        status=AccountStatus(row.status),
+        guard=Guard(row.guard),
+        posted_fen=row.posted_fen,
+        held_fen=row.held_fen,
+    )
+
+
+def save_balances(conn: Connection, changed: Sequence[AccountFacts]) -> None:
+    """Write new totals for locked accounts in one UPDATE (the rows are ours until commit)."""
+    if not changed:
+        return
+    ids = [facts.id for facts in changed]
+    key = BALANCES.c.account_id
+    conn.execute(
+        update(BALANCES)
+        .where(key.in_(ids))
+        .values(
+            posted_fen=case({f.id: f.posted_fen for f in changed}, value=key),
+            held_fen=case({f.id: f.held_fen for f in changed}, value=key),
+        )
+    )
+
+
+def release_expired_holds(
+    conn: Connection, facts: AccountFacts, now: datetime
+) -> tuple[AccountFacts, int]:
+    """Expire this (locked) account's pending holds whose time is up: (new facts, how many)."""
+    expired = list(
+        conn.execute(
+            select(HOLDS.c.id, HOLDS.c.amount_fen).where(
+                HOLDS.c.account_id == facts.id,
+                HOLDS.c.state == HoldState.PENDING,
+                HOLDS.c.expires_at <= now,
+            )
+        )
+    )
+    if not expired:
+        return facts, 0
+    conn.execute(
+        update(HOLDS)
+        .where(HOLDS.c.id.in_([row.id for row in expired]))
+        .values(state=HoldState.EXPIRED, resolved_at=now)
+    )
+    updated = replace(facts, held_fen=facts.held_fen - sum(row.amount_fen for row in expired))
+    save_balances(conn, [updated])
+    return updated, len(expired)
+
+
+def guard(
+    conn: Connection, facts: AccountFacts, delta_raw: int, now: datetime, *, held_delta: int = 0
+) -> AccountFacts:
+    """Check the guard; on a shortfall first release expired holds (they no longer count)."""
+    try:
+        domain.check_guard(facts, delta_raw, held_delta=held_delta)
+    except InsufficientFunds:
+        if facts.held_fen == 0:
+            raise
+        facts = release_expired_holds(conn, facts, now)[0]
+        domain.check_guard(facts, delta_raw, held_delta=held_delta)
+    return facts
+
+
+def find_entry_id(conn: Connection, idempotency_key: str) -> tuple[str, str] | None:
+    """(id, fingerprint) of the entry recorded under a key, if any."""
+    row = conn.execute(
+        select(ENTRIES.c.id, ENTRIES.c.fingerprint).where(
+            ENTRIES.c.idempotency_key == idempotency_key
+        )
+    ).first()
+    return (row.id, row.fingerprint) if row else None
+
+
+def load_entry(conn: Connection, entry_id: str, *, replayed: bool = False) -> EntryOut | None:
+    row = conn.execute(select(ENTRIES).where(ENTRIES.c.id == entry_id)).first()
+    if row is None:
+        return None
+    legs = conn.execute(
+        select(ACCOUNTS.c.code, POSTINGS.c.amount_fen)
+        .join(ACCOUNTS, ACCOUNTS.c.id == POSTINGS.c.account_id)
+        .where(POSTINGS.c.entry_id == entry_id)
+        .order_by(POSTINGS.c.id)
+    )
+    return EntryOut(
+        id=row.id,
+        code=row.code,
+        idempotency_key=row.idempotency_key,
+        value_date=row.value_date,
+        posted_at=row.posted_at,
+        description=row.description,
+        metadata=row.metadata,
+        currency=row.currency,
+        reverses_entry_id=row.reverses_entry_id,
+        postings=[PostingOut(account=leg.code, amount_fen=leg.amount_fen) for leg in legs],
+        replayed=replayed,
+    )
+
+
+def replay(conn: Connection, found: tuple[str, str], fingerprint: str, key: str) -> EntryOut:
+    """The first result for a retried key, or a conflict when the key is reused differently."""
+    entry_id, stored = found
+    if stored != fingerprint:
+        raise IdempotencyKeyReused(
+            f"idempotency key {key!r} was used for a different entry", entry_id=entry_id
+        )
+    entry = load_entry(conn, entry_id, replayed=True)
+    assert entry is not None  # the key row and the entry are the same row
+    return entry
+
+
+def lock_and_check(
+    conn: Connection, spec: EntrySpec, now: datetime, *, release: Mapping[str, int] | None = None
+) -> dict[str, AccountFacts]:
+    """Lock the entry's accounts and apply every rule; ``release`` frees held fen per account."""
+    accounts = lock_accounts(conn, ACCOUNTS.c.code, {leg.account for leg in spec.postings})
+    domain.check_accounts(spec, accounts)
+    release = release or {}
+    for leg in spec.postings:
+        held_delta = -release.get(leg.account, 0)
+        accounts[leg.account] = guard(
+            conn, accounts[leg.account], leg.amount_fen, now, held_delta=held_delta
+        )
+    return accounts
+
+
+def insert_entry(
+    conn: Connection,
+    spec: EntrySpec,
+    *,
+    fingerprint: str,
+    accounts: Mapping[str, AccountFacts],
+    now: datetime,
+    reverses: str | None = None,
+    release: Mapping[str, int] | None = None,
+) -> EntryOut | None:
+    """Append the entry and its postings and move the totals; None if the key lost a race."""
+    entry_id = new_id()
+    value_date = spec.value_date or business_date(now)
+    metadata = dict(spec.metadata)
+    inserted = conn.execute(
+        insert_ignoring_conflicts(conn, ENTRIES)
+        .values(
+            id=entry_id,
+            code=spec.code,
+            idempotency_key=spec.idempotency_key,
+            fingerprint=fingerprint,
+            value_date=value_date,
+            posted_at=now,
+            description=spec.description,
+            metadata=metadata,
+            currency=spec.currency,
+            reverses_entry_id=reverses,
+        )
+        .returning(ENTRIES.c.id)
+    ).first()
+    if inserted is None:
+        return None
+    release = release or {}
+    rows, changed = [], []
+    for leg in spec.postings:
+        before = accounts[leg.account]
+        after = replace(
+            before,
+            posted_fen=before.posted_fen + leg.amount_fen,
+            held_fen=before.held_fen - release.get(leg.account, 0),
+        )
+        changed.append(after)
+        rows.append(
+            {
+                "entry_id": entry_id,
+                "account_id": before.id,
+                "amount_fen": leg.amount_fen,
+                "balance_after_fen": after.posted_fen,
+                "value_date": value_date,
+            }
+        )
+    conn.execute(insert(POSTINGS), rows)
+    save_balances(conn, changed)
+    return EntryOut(
+        id=entry_id,
+        code=spec.code,
+        idempotency_key=spec.idempotency_key,
+        value_date=value_date,
+        posted_at=now,
+        description=spec.description,
+        metadata=metadata,
+        currency=spec.currency,
+        reverses_entry_id=reverses,
+        postings=[
+            PostingOut(account=leg.account, amount_fen=leg.amount_fen) for leg in spec.postings
+        ],
+    )
