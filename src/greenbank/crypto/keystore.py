@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from greenbank.crypto.errors import CryptoKeyStoreError
+from greenbank.crypto.errors import CryptoDecryptFailed, CryptoKeyStoreError
 from greenbank.crypto.symmetric import GCM_NONCE_SIZE, GCM_TAG_SIZE, SM4_KEY_SIZE, Sm4GcmKey
 
 INDEX_LABEL = "index"
@@ -81,7 +81,12 @@ class LocalKekStore:
         if len(blob) < GCM_NONCE_SIZE + GCM_TAG_SIZE:
             raise CryptoKeyStoreError(f"wrapped key {label!r} is truncated")
         aad = b"greenbank-keywrap|" + label.encode()
-        return self._kek.decrypt(blob[:GCM_NONCE_SIZE], blob[GCM_NONCE_SIZE:], aad)
+        try:
+            return self._kek.decrypt(blob[:GCM_NONCE_SIZE], blob[GCM_NONCE_SIZE:], aad)
+        except CryptoDecryptFailed:
+            raise CryptoKeyStoreError(
+                f"wrapped key {label!r} does not open: wrong KEK, or the blob was altered"
+            ) from None
 
 
 class FileKeyStore(LocalKekStore):
