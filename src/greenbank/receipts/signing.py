@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import io
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 
 from greenbank.errors import ValidationFailed
@@ -23,6 +25,10 @@ from greenbank.receipts.tsa import TimestampAuthority
 
 SEAL_FIELD = "ReceiptSeal"
 REASON_PREFIX = "电子回单 "
+# Space reserved for the CMS container. pyHanko would otherwise build a whole dummy signature
+# (and timestamp) to measure it, which costs as much as the real one.
+_CMS_OVERHEAD = 2048  # signed attributes, algorithm identifiers, the signature value
+_TIMESTAMP_ALLOWANCE = 8192  # an RFC 3161 token with its TSA chain (public TSAs: 3-6 KB)
 
 
 class NotAReceiptDocument(ValidationFailed):
@@ -69,5 +75,15 @@ def seal_pdf(
         signer=identity.signer,
         timestamper=tsa.timestamper() if tsa is not None else None,
     )
-    out = signer.sign_pdf(writer)
+    try:
+        out = signer.sign_pdf(writer, bytes_reserved=_reserve(identity, tsa))
+    except SigningError:
+        # A larger chain or token than the allowance: let pyHanko measure, on a fresh writer.
+        out = signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False))
     return bytes(out.getbuffer())
+
+
+def _reserve(identity: SealIdentity, tsa: TimestampAuthority | None) -> int:
+    certs = sum(len(c.public_bytes(Encoding.DER)) for c in (identity.cert, *identity.chain))
+    der_bytes = _CMS_OVERHEAD + certs + (_TIMESTAMP_ALLOWANCE if tsa is not None else 0)
+    return 2 * der_bytes  # pyHanko counts the hex digits of /Contents
