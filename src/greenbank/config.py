@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     region_province_codes: str = Field(
         default="44", description="Comma-separated GB/T 2260 province codes the bank serves"
     )
+    bus_embedded_dispatcher: bool = Field(
+        default=True, description="Run the outbox dispatcher in a thread of `greenbank serve`"
+    )
+    bus_broker_url: str | None = Field(
+        default=None, description="Forward every event to nats://host:4222 or redis://host/0"
+    )
+    bus_poll_interval_ms: Annotated[int, Field(ge=5, le=60_000)] = 100
+    bus_max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
 
     @field_validator("log_level")
     @classmethod
