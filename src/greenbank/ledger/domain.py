@@ -173,8 +173,6 @@ def check_shape(spec: EntrySpec) -> None:
     total = sum(leg.amount_fen for leg in spec.postings)
     if total != 0:
         raise UnbalancedEntry(f"postings sum to {total} fen, not zero", total_fen=total)
-    if spec.currency not in CURRENCIES:
-        raise UnsupportedCurrency(f"currency {spec.currency!r} is not supported")
 
 
 def check_open(facts: AccountFacts) -> None:
@@ -183,7 +181,7 @@ def check_open(facts: AccountFacts) -> None:
 
 
 def check_accounts(spec: EntrySpec, accounts: Mapping[str, AccountFacts]) -> None:
-    """Every leg names an open account in the entry's currency."""
+    """Every leg names an open account in the entry's currency (so no entry mixes currencies)."""
     for leg in spec.postings:
         facts = accounts.get(leg.account)
         if facts is None:
