@@ -20,7 +20,7 @@ from greenbank.clock import SHANGHAI
 from greenbank.db import UowFactory
 from greenbank.deposits import catalogue
 from greenbank.deposits.domain import BelowMinimum, DayCount, ProductKind, Term, percent
-from greenbank.deposits.models import DEMAND_SERIES, Product
+from greenbank.deposits.models import DEMAND_SERIES, Product, ProductSpec
 from greenbank.deposits.schemas import rate_percent
 from greenbank.money import format_yuan, parse_yuan
 
@@ -123,7 +123,7 @@ def create(
         raise typer.BadParameter(str(err)) from err
 
     def action(uow: UowFactory, container: Container) -> Product:
-        spec = catalogue.ProductSpec(
+        spec = ProductSpec(
             code=code,
             name=name,
             kind=settings[0],

@@ -1,17 +1,16 @@
-"""The deposit catalogue: products, their lifecycle (draft -> published <-> paused -> retired) and
-the posted rates.
+"""The deposit catalogue: products, their lifecycle (draft -> published <-> paused -> retired),
+the audited posting of rates, and the quota a purchase takes.
 
 Staff actions (create, post a rate, publish, pause, retire) each own one unit of work and leave an
 audit line, also when refused. The session-level helpers (``product_by_code``, ``lock_product``,
-``product_rates``, ``demand_rates``, ``opening_holding``, ``reserve_quota``) run inside the
-caller's transaction, so the purchase service can lock a product, check it and use its quota in
-the same commit as the balance debit.
+``opening_holding``, ``check_purchase``, ``reserve_quota``; rate look-ups are in ``rates``) run
+inside the caller's transaction, so the purchase service can lock a product, check it and use its
+quota in the same commit as the balance debit.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,38 +23,26 @@ from sqlalchemy.orm import Session
 from greenbank.audit.service import record
 from greenbank.clock import Clock, business_date
 from greenbank.db import UowFactory
-from greenbank.deposits.domain import (
-    FEN_PER_YUAN,
-    BelowMinimum,
-    DayCount,
-    DuplicateRatePosting,
-    InvalidProduct,
-    ProductKind,
-    RateHistory,
-    RateNotPosted,
-    Term,
-    check_rate,
-)
+from greenbank.deposits.domain import ProductKind, RateNotPosted
 from greenbank.deposits.interest import Holding
 from greenbank.deposits.models import (
     DEMAND_SERIES,
     Product,
+    ProductSpec,
     ProductStatus,
-    RateKind,
     RatePosting,
+    with_insurance_statement,
 )
-from greenbank.errors import Conflict, GreenbankError, NotFound, ValidationFailed
+from greenbank.deposits.rates import (
+    demand_postings,
+    demand_rates,
+    post_rate,
+    product_rate_histories,
+    product_rates,
+)
+from greenbank.errors import Conflict, GreenbankError, NotFound
 
 T = TypeVar("T")
-
-# 存款保险条例 (国务院令第660号) Art. 5: the statement every product page shows.
-DEPOSIT_INSURANCE_STATEMENT = (
-    "存款保险提示：本行已参加存款保险。依照《存款保险条例》，同一存款人在同一家投保机构所有"
-    "被保险存款账户的存款本金和利息合并计算的资金数额在最高偿付限额（人民币50万元）以内的，"
-    "实行全额偿付；超出最高偿付限额的部分，依法从投保机构清算财产中受偿。"
-)
-
-_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,39}")
 
 TRANSITIONS: dict[ProductStatus, frozenset[ProductStatus]] = {
     ProductStatus.DRAFT: frozenset({ProductStatus.PUBLISHED, ProductStatus.RETIRED}),
@@ -90,11 +77,6 @@ class ProductNotPriced(Conflict):
     title = "Post the product rate and the demand rate before publishing"
 
 
-class RateBackdated(ValidationFailed):
-    code = "rate_backdated"
-    title = "A rate takes effect today or later; past days keep the rates posted for them"
-
-
 class ProductNotOnSale(Conflict):
     code = "product_not_on_sale"
     title = "The product is not on sale now"
@@ -108,30 +90,6 @@ class QuotaExhausted(Conflict):
 class CustomerLimitExceeded(Conflict):
     code = "customer_limit_exceeded"
     title = "The amount would take the customer over the product's per-customer limit"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ProductSpec:
-    """What staff set when creating a product; amounts are fen, ``None`` limits mean no limit."""
-
-    code: str
-    name: str
-    kind: ProductKind
-    term: Term
-    minimum_fen: int
-    sale_start: datetime
-    step_fen: int = FEN_PER_YUAN
-    maximum_fen: int | None = None
-    total_quota_fen: int | None = None
-    per_customer_limit_fen: int | None = None
-    sale_end: datetime | None = None
-    partial_withdrawal_allowed: bool = True
-    below_minimum: BelowMinimum = BelowMinimum.REFUSE
-    rollover_allowed: bool = True
-    return_to_balance_allowed: bool = True
-    day_count: DayCount = DayCount.YEARS_MONTHS_DAYS
-    green: bool = False
-    disclosure: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,30 +107,6 @@ class Reservation:
 
     product: Product
     holding: Holding
-
-
-def with_insurance_statement(text: str) -> str:
-    """Disclosure text that always ends with the deposit-insurance statement."""
-    text = text.strip()
-    if DEPOSIT_INSURANCE_STATEMENT in text:
-        return text
-    return f"{text}\n\n{DEPOSIT_INSURANCE_STATEMENT}" if text else DEPOSIT_INSURANCE_STATEMENT
-
-
-def _check_spec(spec: ProductSpec) -> None:
-    if not _CODE.fullmatch(spec.code):
-        raise InvalidProduct("code is 2-40 of A-Z, 0-9 and '-', starting with a letter or digit")
-    if not spec.name.strip():
-        raise InvalidProduct("name is required")
-    for limit in (spec.total_quota_fen, spec.per_customer_limit_fen):
-        if limit is not None and limit < spec.minimum_fen:
-            raise InvalidProduct("quota and per-customer limit are at least the minimum amount")
-    if spec.sale_start.tzinfo is None or (spec.sale_end and spec.sale_end.tzinfo is None):
-        raise InvalidProduct("sale window times must be timezone-aware")
-    if spec.sale_end is not None and spec.sale_end <= spec.sale_start:
-        raise InvalidProduct("the sale window ends before it starts")
-    if not (spec.rollover_allowed or spec.return_to_balance_allowed):
-        raise InvalidProduct("allow at least one maturity option")
 
 
 def _staff_action(
@@ -239,25 +173,6 @@ def lock_product(session: Session, product_id: str) -> Product:
     return product
 
 
-def _postings(session: Session, series: Iterable[str]) -> list[RatePosting]:
-    query = select(RatePosting).where(RatePosting.series.in_(list(series)))
-    return list(session.scalars(query.order_by(RatePosting.effective_from)))
-
-
-def _history(postings: Iterable[RatePosting]) -> RateHistory:
-    return RateHistory((p.effective_from, p.rate) for p in postings)
-
-
-def product_rates(session: Session, product_id: str) -> RateHistory:
-    """The product's posted rates: ``product_rates(s, pid)(day)`` is the rate in force on day."""
-    return _history(_postings(session, [product_id]))
-
-
-def demand_rates(session: Session) -> RateHistory:
-    """The bank's demand rate by day (early withdrawals, days after maturity)."""
-    return _history(_postings(session, [DEMAND_SERIES]))
-
-
 def opening_holding(
     session: Session, product: Product, amount_fen: int, value_date: date
 ) -> Holding:
@@ -314,7 +229,7 @@ def create_product(*, uow: UowFactory, clock: Clock, actor: str, spec: ProductSp
     """A new product in draft, its disclosure ending with the deposit-insurance statement."""
 
     def work(session: Session) -> Product:
-        _check_spec(spec)
+        spec.check()
         if session.scalar(select(Product.id).where(Product.code == spec.code)):
             raise ProductCodeTaken(product_code=spec.code)
         now = clock.now()
@@ -336,45 +251,6 @@ def create_product(*, uow: UowFactory, clock: Clock, actor: str, spec: ProductSp
     )
 
 
-def _post(
-    session: Session,
-    clock: Clock,
-    *,
-    actor: str,
-    product: Product | None,
-    rate: Decimal,
-    effective_from: date | None,
-) -> RatePosting:
-    check_rate(rate)
-    today = business_date(clock.now())
-    day = effective_from or today
-    if day < today:
-        raise RateBackdated(effective_from=day.isoformat(), today=today.isoformat())
-    series = product.id if product else DEMAND_SERIES
-    existing = session.scalar(
-        select(RatePosting).where(RatePosting.series == series, RatePosting.effective_from == day)
-    )
-    if existing is not None:
-        if existing.rate != rate:
-            raise DuplicateRatePosting(effective_from=day.isoformat(), posted=str(existing.rate))
-        return existing
-    posting = RatePosting(
-        series=series,
-        kind=RateKind.PRODUCT if product else RateKind.DEMAND,
-        product_id=product.id if product else None,
-        rate=rate,
-        effective_from=day,
-        posted_at=clock.now(),
-        posted_by=actor,
-    )
-    session.add(posting)
-    try:
-        session.flush()
-    except IntegrityError as err:
-        raise DuplicateRatePosting(effective_from=day.isoformat()) from err
-    return posting
-
-
 def post_product_rate(
     *,
     uow: UowFactory,
@@ -389,35 +265,38 @@ def post_product_rate(
     Holdings keep the rate of their value date, so a new posting changes only later purchases.
     Posting the same rate for the same day again is a no-op.
     """
-
-    def work(session: Session) -> RatePosting:
-        product = product_by_code(session, code)
-        if product.status is ProductStatus.RETIRED:
-            raise ProductRetired(product_code=code)
-        return _post(
-            session, clock, actor=actor, product=product, rate=rate, effective_from=effective_from
-        )
-
-    return _staff_action(
-        uow,
-        clock,
-        work,
-        actor=actor,
-        action="deposits.rate.post",
-        subject=code,
-        rate=str(rate),
-        effective_from=effective_from.isoformat() if effective_from else None,
-    )
+    return _post_audited(uow, clock, actor, code, rate, effective_from)
 
 
 def post_demand_rate(
     *, uow: UowFactory, clock: Clock, actor: str, rate: Decimal, effective_from: date | None = None
 ) -> RatePosting:
-    """Post the bank-wide demand rate from ``effective_from`` (default today)."""
+    """Post the bank-wide demand rate from ``effective_from`` (default today; never a past day)."""
+    return _post_audited(uow, clock, actor, None, rate, effective_from)
 
+
+def _post_audited(
+    uow: UowFactory,
+    clock: Clock,
+    actor: str,
+    code: str | None,
+    rate: Decimal,
+    effective_from: date | None,
+) -> RatePosting:
     def work(session: Session) -> RatePosting:
-        return _post(
-            session, clock, actor=actor, product=None, rate=rate, effective_from=effective_from
+        product_id = None
+        if code is not None:
+            product = product_by_code(session, code)
+            if product.status is ProductStatus.RETIRED:
+                raise ProductRetired(product_code=code)
+            product_id = product.id
+        return post_rate(
+            session,
+            clock,
+            actor=actor,
+            product_id=product_id,
+            rate=rate,
+            effective_from=effective_from,
         )
 
     return _staff_action(
@@ -426,7 +305,7 @@ def post_demand_rate(
         work,
         actor=actor,
         action="deposits.rate.post",
-        subject=DEMAND_SERIES,
+        subject=code or DEMAND_SERIES,
         rate=str(rate),
         effective_from=effective_from.isoformat() if effective_from else None,
     )
@@ -482,13 +361,22 @@ def retire_product(*, uow: UowFactory, clock: Clock, actor: str, code: str) -> P
 # --- reads ---------------------------------------------------------------------------------
 
 
+def read(uow: UowFactory, query: Callable[[Session], T]) -> T:
+    """Run a read in its own unit of work. The rows it returns are detached first: the closing
+    rollback would otherwise expire them before the caller reads their attributes."""
+    with uow() as unit:
+        result = query(unit.session)
+        unit.session.expunge_all()
+        return result
+
+
 def _listings(session: Session, products: list[Product], now: datetime) -> list[Listing]:
-    postings = _postings(session, [p.id for p in products])
+    histories = product_rate_histories(session, [p.id for p in products])
     today = business_date(now)
     listings = []
     for product in products:
         try:
-            rate: Decimal | None = _history(p for p in postings if p.series == product.id)(today)
+            rate: Decimal | None = histories[product.id](today)
         except RateNotPosted:
             rate = None
         listings.append(Listing(product, rate, product.on_sale(now)))
@@ -503,21 +391,21 @@ def _catalogue_order(product: Product) -> tuple[bool, int, str]:
 def list_products(*, uow: UowFactory, clock: Clock, on_sale_only: bool = False) -> list[Listing]:
     """Every product (staff view), or only those customers can buy now, in catalogue order."""
     now = clock.now()
-    with uow() as unit:
-        products = sorted(unit.session.scalars(select(Product)), key=_catalogue_order)
+
+    def query(session: Session) -> list[Listing]:
+        products = sorted(session.scalars(select(Product)), key=_catalogue_order)
         if on_sale_only:
             products = [p for p in products if p.on_sale(now)]
-        return _listings(unit.session, products, now)
+        return _listings(session, products, now)
+
+    return read(uow, query)
 
 
 def public_product(*, uow: UowFactory, clock: Clock, code: str) -> Listing:
     """One product as customers see it (paused and retired ones too, flagged not on sale)."""
-    with uow() as unit:
-        product = visible_product(unit.session, code)
-        return _listings(unit.session, [product], clock.now())[0]
+    return read(uow, lambda s: _listings(s, [visible_product(s, code)], clock.now())[0])
 
 
 def demand_rate_postings(*, uow: UowFactory) -> list[RatePosting]:
     """The demand-rate history, oldest first."""
-    with uow() as unit:
-        return _postings(unit.session, [DEMAND_SERIES])
+    return read(uow, demand_postings)

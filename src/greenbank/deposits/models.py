@@ -6,6 +6,8 @@ in plain SQL; rates are stored as exact decimal strings, never REAL (architectur
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -16,7 +18,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from greenbank.db import Base
-from greenbank.deposits.domain import BelowMinimum, DayCount, DepositProduct, ProductKind, Term
+from greenbank.deposits.domain import (
+    FEN_PER_YUAN,
+    BelowMinimum,
+    DayCount,
+    DepositProduct,
+    InvalidProduct,
+    ProductKind,
+    Term,
+)
 from greenbank.ids import new_id
 
 
@@ -33,6 +43,64 @@ class RateKind(Enum):
 
 
 DEMAND_SERIES = "demand"
+
+
+# 存款保险条例 (国务院令第660号) Art. 5: the statement every product page shows.
+DEPOSIT_INSURANCE_STATEMENT = (
+    "存款保险提示：本行已参加存款保险。依照《存款保险条例》，同一存款人在同一家投保机构所有"
+    "被保险存款账户的存款本金和利息合并计算的资金数额在最高偿付限额（人民币50万元）以内的，"
+    "实行全额偿付；超出最高偿付限额的部分，依法从投保机构清算财产中受偿。"
+)
+
+_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,39}")
+
+
+def with_insurance_statement(text: str) -> str:
+    """Disclosure text that always ends with the deposit-insurance statement."""
+    text = text.strip()
+    if DEPOSIT_INSURANCE_STATEMENT in text:
+        return text
+    return f"{text}\n\n{DEPOSIT_INSURANCE_STATEMENT}" if text else DEPOSIT_INSURANCE_STATEMENT
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductSpec:
+    """The settings a Product row is created from; amounts are fen, ``None`` limits: no limit."""
+
+    code: str
+    name: str
+    kind: ProductKind
+    term: Term
+    minimum_fen: int
+    sale_start: datetime
+    step_fen: int = FEN_PER_YUAN
+    maximum_fen: int | None = None
+    total_quota_fen: int | None = None
+    per_customer_limit_fen: int | None = None
+    sale_end: datetime | None = None
+    partial_withdrawal_allowed: bool = True
+    below_minimum: BelowMinimum = BelowMinimum.REFUSE
+    rollover_allowed: bool = True
+    return_to_balance_allowed: bool = True
+    day_count: DayCount = DayCount.YEARS_MONTHS_DAYS
+    green: bool = False
+    disclosure: str = ""
+
+    def check(self) -> None:
+        """What the pure DepositProduct does not check (it checks terms and amounts)."""
+        if not _CODE.fullmatch(self.code):
+            raise InvalidProduct("code is 2-40 of A-Z, 0-9 and '-', not starting with '-'")
+        if not self.name.strip():
+            raise InvalidProduct("name is required")
+        for limit in (self.total_quota_fen, self.per_customer_limit_fen):
+            if limit is not None and limit < self.minimum_fen:
+                raise InvalidProduct("quota and per-customer limit are at least the minimum")
+        if self.sale_start.tzinfo is None or (self.sale_end and self.sale_end.tzinfo is None):
+            raise InvalidProduct("sale window times must be timezone-aware")
+        if self.sale_end is not None and self.sale_end <= self.sale_start:
+            raise InvalidProduct("the sale window ends before it starts")
+        if not (self.rollover_allowed or self.return_to_balance_allowed):
+            raise InvalidProduct("allow at least one maturity option")
 
 
 def _code_of(member: Enum) -> str:
@@ -144,7 +212,8 @@ class RatePosting(Base):
     __table_args__ = (
         UniqueConstraint("series", "effective_from"),
         CheckConstraint(
-            "(kind = 'demand' AND product_id IS NULL) OR (kind = 'product' AND product_id = series)",
+            "(kind = 'demand' AND product_id IS NULL)"
+            " OR (kind = 'product' AND product_id = series)",
             name="series_matches_kind",
         ),
     )

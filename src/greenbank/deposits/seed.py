@@ -13,9 +13,14 @@ from sqlalchemy import select
 
 from greenbank.bootstrap import Container
 from greenbank.deposits import catalogue
-from greenbank.deposits.catalogue import ProductSpec
 from greenbank.deposits.domain import FEN_PER_YUAN, ProductKind, Term, percent
-from greenbank.deposits.models import DEMAND_SERIES, Product, ProductStatus, RatePosting
+from greenbank.deposits.models import (
+    DEMAND_SERIES,
+    Product,
+    ProductSpec,
+    ProductStatus,
+    RatePosting,
+)
 
 ACTOR = "demo-seed"
 DEMAND_RATE = "0.10"
@@ -68,14 +73,13 @@ def launch_set(start: datetime) -> list[tuple[ProductSpec, str]]:
 
 
 def _has_rate(container: Container, series: str) -> bool:
-    with container.uow() as unit:
-        query = select(RatePosting.id).where(RatePosting.series == series).limit(1)
-        return unit.session.scalar(query) is not None
+    query = select(RatePosting.id).where(RatePosting.series == series).limit(1)
+    return catalogue.read(container.uow, lambda s: s.scalar(query) is not None)
 
 
 def _find(container: Container, code: str) -> Product | None:
-    with container.uow() as unit:
-        return unit.session.scalar(select(Product).where(Product.code == code))
+    query = select(Product).where(Product.code == code)
+    return catalogue.read(container.uow, lambda s: s.scalar(query))
 
 
 def seed(container: Container) -> list[str]:

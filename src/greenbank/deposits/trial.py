@@ -13,14 +13,11 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 
+from sqlalchemy.orm import Session
+
 from greenbank.clock import Clock, business_date
 from greenbank.db import UowFactory
-from greenbank.deposits.catalogue import (
-    check_purchase,
-    demand_rates,
-    opening_holding,
-    visible_product,
-)
+from greenbank.deposits.catalogue import check_purchase, opening_holding, read, visible_product
 from greenbank.deposits.domain import Term, days_held
 from greenbank.deposits.interest import (
     Holding,
@@ -31,6 +28,7 @@ from greenbank.deposits.interest import (
     partial_early_withdrawal,
 )
 from greenbank.deposits.models import Product
+from greenbank.deposits.rates import demand_rates
 from greenbank.errors import ValidationFailed
 
 
@@ -115,26 +113,28 @@ def trial(
     partial_amount_fen: int | None = None,
 ) -> Trial:
     """Buy ``amount_fen`` of product ``code`` today and, optionally, withdraw on ``withdraw_on``
-    (in full, or ``partial_amount_fen`` of it). Checks what a purchase checks, except the
-    customer's own limit, which needs the customer's holdings."""
+    (in full, or ``partial_amount_fen`` of it). Checks what a purchase checks, counting the
+    customer's limit as if they held nothing in the product yet."""
     if partial_amount_fen is not None and withdraw_on is None:
         raise WithdrawalDateRequired()
     now = clock.now()
-    with uow() as unit:
-        product = visible_product(unit.session, code)
+
+    def query(session: Session) -> Trial:
+        product = visible_product(session, code)
         if term is not None:
             product.settings.require_term(term)
         check_purchase(product, amount_fen=amount_fen, customer_total_fen=0, now=now)
-        holding = opening_holding(unit.session, product, amount_fen, business_date(now))
+        holding = opening_holding(session, product, amount_fen, business_date(now))
         if withdraw_on is None:
             return Trial(product, holding, None)
         days_held(holding.value_date, withdraw_on)  # refuse a day before the value date first
-        demand_rate = demand_rates(unit.session)(withdraw_on)
-    withdrawal = withdrawal_trial(
-        product,
-        holding,
-        on=withdraw_on,
-        demand_rate=demand_rate,
-        partial_amount_fen=partial_amount_fen,
-    )
-    return Trial(product, holding, withdrawal)
+        withdrawal = withdrawal_trial(
+            product,
+            holding,
+            on=withdraw_on,
+            demand_rate=demand_rates(session)(withdraw_on),
+            partial_amount_fen=partial_amount_fen,
+        )
+        return Trial(product, holding, withdrawal)
+
+    return read(uow, query)

@@ -71,7 +71,8 @@ def upgrade() -> None:
         sa.Column("posted_at", UTCDateTime(), nullable=False),
         sa.Column("posted_by", sa.String(100), nullable=False),
         sa.CheckConstraint(
-            "(kind = 'demand' AND product_id IS NULL) OR (kind = 'product' AND product_id = series)",
+            "(kind = 'demand' AND product_id IS NULL)"
+            " OR (kind = 'product' AND product_id = series)",
             name=op.f("ck_deposit_rates_series_matches_kind"),
         ),
         sa.ForeignKeyConstraint(
