@@ -5,6 +5,24 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from greenbank.crypto import CryptoBackendUnavailable
+from greenbank.crypto._libcrypto import OpenSSLBackend
+
+
+def _libcrypto_has_sm2() -> bool:
+    try:
+        OpenSSLBackend()
+    except CryptoBackendUnavailable:
+        return False
+    return True
+
+
+requires_libcrypto = pytest.mark.skipif(
+    not _libcrypto_has_sm2(), reason="no OpenSSL >= 3.0 libcrypto with SM2 on this machine"
+)
+
 
 class OpenSSL:
     """The ``openssl`` CLI run in a temporary directory."""

@@ -7,7 +7,7 @@ signs with an empty ID, which is exactly the mismatch these tests guard against.
 from __future__ import annotations
 
 import pytest
-from crypto_support import OpenSSL
+from crypto_support import OpenSSL, requires_libcrypto
 
 from greenbank.crypto import DEFAULT_UID, SM2PrivateKey, SM2PublicKey
 
@@ -79,6 +79,7 @@ def test_openssl_ciphertext_decrypts_with_greenbank(openssl: OpenSSL) -> None:
     assert key.decrypt(openssl.read("ct")) == MESSAGE
 
 
+@requires_libcrypto
 def test_encrypted_and_sec1_keys_interoperate_with_openssl(openssl: OpenSSL) -> None:
     key = SM2PrivateKey.generate()
     openssl.write("enc.pem", key.to_pem(password="pw"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from crypto_support import requires_libcrypto
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
@@ -146,6 +147,7 @@ def test_sec1_with_a_mismatched_public_key_is_rejected(sm2_backend: str) -> None
         SM2PrivateKey.from_der(formats.sec1_private_der(int.from_bytes(ANNEX_D, "big"), other))
 
 
+@requires_libcrypto
 def test_encrypted_pkcs8_needs_the_right_password() -> None:
     use_backend("openssl")
     try:
@@ -214,6 +216,7 @@ def test_pem_and_der_constructors_check_the_encoding(sm2_backend: str) -> None:
         SM2PrivateKey.from_der(b"\x30\x03\x02\x01\x00")
 
 
+@requires_libcrypto
 @few
 @given(message=st.binary(max_size=200), uid=st.binary(min_size=1, max_size=40))
 def test_signatures_cross_verify_between_backends(message: bytes, uid: bytes) -> None:
@@ -228,6 +231,7 @@ def test_signatures_cross_verify_between_backends(message: bytes, uid: bytes) ->
         use_backend(None)
 
 
+@requires_libcrypto
 @few
 @given(plaintext=st.binary(min_size=1, max_size=200))
 def test_ciphertexts_cross_decrypt_between_backends(plaintext: bytes) -> None:
@@ -242,6 +246,7 @@ def test_ciphertexts_cross_decrypt_between_backends(plaintext: bytes) -> None:
         use_backend(None)
 
 
+@requires_libcrypto
 def test_backend_selection(monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         assert use_backend("openssl").startswith("openssl-3.")
@@ -261,6 +266,7 @@ def test_backend_selection(monkeypatch: pytest.MonkeyPatch) -> None:
         use_backend(None)
 
 
+@requires_libcrypto
 def test_one_key_is_safe_to_share_between_threads() -> None:
     key = SM2PrivateKey.generate()
     public = key.public_key()
@@ -287,6 +293,7 @@ def _rss_kib() -> int:
         return int(statm.read().split()[1]) * 4
 
 
+@requires_libcrypto
 @pytest.mark.skipif(not __import__("os").path.exists("/proc/self/statm"), reason="needs /proc")
 def test_openssl_objects_are_freed() -> None:
     """Thousands of load/sign/verify/encrypt/decrypt cycles must not grow memory: each cycle makes
