@@ -109,6 +109,9 @@ class SealIdentity:
             signing_cert=to_asn1(self.cert),
             signing_key=asn1_keys.PrivateKeyInfo.load(der_key),
             cert_registry=cert_store(self.chain),
+            # The verifier brings the root as its trust anchor; embedding it only adds bytes
+            # that every reader has to parse.
+            embed_roots=False,
         )
 
 

@@ -8,7 +8,9 @@ bank's root; an optional RFC 3161 timestamp (PAdES B-T) fixes the signing time.
 
 from __future__ import annotations
 
+import asyncio
 import io
+import weakref
 
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -17,6 +19,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+from pyhanko.sign.timestamps.api import TimeStamper
 
 from greenbank.errors import ValidationFailed
 from greenbank.receipts.pki import SealIdentity
@@ -26,9 +29,10 @@ from greenbank.receipts.tsa import TimestampAuthority
 SEAL_FIELD = "ReceiptSeal"
 REASON_PREFIX = "电子回单 "
 # Space reserved for the CMS container. pyHanko would otherwise build a whole dummy signature
-# (and timestamp) to measure it, which costs as much as the real one.
-_CMS_OVERHEAD = 2048  # signed attributes, algorithm identifiers, the signature value
-_TIMESTAMP_ALLOWANCE = 8192  # an RFC 3161 token with its TSA chain (public TSAs: 3-6 KB)
+# (and timestamp) per document to measure it; too much slack costs verification time instead,
+# since readers parse the zero padding of /Contents too.
+_CMS_OVERHEAD = 1536  # signed attributes, algorithm identifiers, the signature value
+_token_sizes: weakref.WeakKeyDictionary[TimeStamper, int] = weakref.WeakKeyDictionary()
 
 
 class NotAReceiptDocument(ValidationFailed):
@@ -70,20 +74,26 @@ def seal_pdf(
         docmdp_permissions=MDPPerm.NO_CHANGES,
         subfilter=SigSeedSubFilter.PADES,
     )
-    signer = PdfSigner(
-        meta,
-        signer=identity.signer,
-        timestamper=tsa.timestamper() if tsa is not None else None,
-    )
+    stamper = tsa.timestamper() if tsa is not None else None
+    signer = PdfSigner(meta, signer=identity.signer, timestamper=stamper)
     try:
-        out = signer.sign_pdf(writer, bytes_reserved=_reserve(identity, tsa))
+        out = signer.sign_pdf(writer, bytes_reserved=_reserve(identity, stamper))
     except SigningError:
         # A larger chain or token than the allowance: let pyHanko measure, on a fresh writer.
         out = signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False))
     return bytes(out.getbuffer())
 
 
-def _reserve(identity: SealIdentity, tsa: TimestampAuthority | None) -> int:
+def _reserve(identity: SealIdentity, stamper: TimeStamper | None) -> int:
     certs = sum(len(c.public_bytes(Encoding.DER)) for c in (identity.cert, *identity.chain))
-    der_bytes = _CMS_OVERHEAD + certs + (_TIMESTAMP_ALLOWANCE if tsa is not None else 0)
-    return 2 * der_bytes  # pyHanko counts the hex digits of /Contents
+    token = _token_size(stamper) if stamper is not None else 0
+    return 2 * (_CMS_OVERHEAD + certs + token)  # pyHanko counts the hex digits of /Contents
+
+
+def _token_size(stamper: TimeStamper) -> int:
+    """Size of one timestamp token from this TSA, asked once (pyHanko caches the dummy too)."""
+    size = _token_sizes.get(stamper)
+    if size is None:
+        token = asyncio.run(stamper.async_dummy_response("sha256"))
+        size = _token_sizes[stamper] = len(token.dump()) + 64  # nonce and serial vary a little
+    return size
