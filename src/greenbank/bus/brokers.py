@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
@@ -22,6 +23,7 @@ from greenbank.db import UnitOfWork
 from greenbank.errors import ConfigurationError, ServiceUnavailable
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 BROKER_CONSUMER = "broker.publish"
 SUBJECT_PREFIX = "greenbank.events"
 
@@ -70,41 +72,63 @@ class NatsJetStreamPublisher:
         self._nc: Any = None
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(self._timeout * 2)
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(self._timeout * 2)
+        finally:
+            future.cancel()  # no-op when done; stops a hung connect from retrying forever
 
-    async def _connect(self) -> None:
+    async def _connect(self) -> Any:
         import nats
         from nats.js.errors import NotFoundError
 
-        self._nc = await nats.connect(
-            self._url, connect_timeout=self._timeout, max_reconnect_attempts=3
+        async def quiet(err: Exception) -> None:
+            log.debug("nats: %s", err)
+
+        # No automatic reconnect: a failed publish drops the connection and the next one
+        # (the dispatcher's retry) connects afresh, so errors surface as retries, not hangs.
+        nc = await nats.connect(
+            self._url,
+            connect_timeout=self._timeout,
+            allow_reconnect=False,
+            max_reconnect_attempts=1,  # also bounds the *initial* connect's tries
+            reconnect_time_wait=0,
+            error_cb=quiet,
         )
-        js = self._nc.jetstream(timeout=self._timeout)
+        js = nc.jetstream(timeout=self._timeout)
         try:
             await js.stream_info(self._stream)
         except NotFoundError:
             await js.add_stream(name=self._stream, subjects=self._subjects)
-        self._js = js
-
-    def _jetstream(self) -> Any:
-        with self._lock:
-            if self._js is None:
-                self._run(self._connect())
-            return self._js
+        self._nc = nc
+        return js
 
     def publish(
         self, subject: str, payload: bytes, headers: Mapping[str, str], msg_id: str
     ) -> None:
-        try:
-            js = self._jetstream()
-            self._run(js.publish(subject, payload, headers={**headers, "Nats-Msg-Id": msg_id}))
-        except Exception as err:
-            raise BrokerUnavailable(f"NATS {self._url}: {type(err).__name__}: {err}") from err
+        with self._lock:
+            try:
+                if self._js is None:
+                    self._js = self._run(self._connect())
+                self._run(
+                    self._js.publish(subject, payload, headers={**headers, "Nats-Msg-Id": msg_id})
+                )
+            except Exception as err:
+                self._disconnect()
+                raise BrokerUnavailable(f"NATS {self._url}: {type(err).__name__}: {err}") from err
+
+    def _disconnect(self) -> None:
+        nc, self._nc, self._js = self._nc, None, None
+        if nc is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection: nothing to do
+                self._run(nc.close())
 
     def close(self) -> None:
-        if self._nc is not None:
-            with contextlib.suppress(Exception):  # closing a broken connection: nothing to do
-                self._run(self._nc.drain())
+        with self._lock:
+            if self._nc is not None:
+                with contextlib.suppress(Exception):
+                    self._run(self._nc.drain())
+                self._disconnect()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(self._timeout)
         self._loop.close()

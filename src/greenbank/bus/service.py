@@ -156,17 +156,18 @@ def _rowcount(result: Any) -> int:
 
 def stats(*, uow_factory: UowFactory) -> BusStats:
     with uow_factory() as uow:
-        events = dict(
-            uow.session.execute(
+        events = {
+            status: count
+            for status, count in uow.session.execute(
                 select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
-            ).tuples()
-        )
+            )
+        }
         deliveries: dict[str, dict[str, int]] = {}
         for name, status, count in uow.session.execute(
             select(Delivery.consumer, Delivery.status, func.count()).group_by(
                 Delivery.consumer, Delivery.status
             )
-        ).tuples():
+        ):
             deliveries.setdefault(name, {})[status] = count
         oldest = uow.session.scalar(
             select(func.min(OutboxEvent.created_at))
