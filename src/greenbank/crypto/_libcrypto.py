@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import re
 from ctypes import POINTER, byref, c_char_p, c_int, c_size_t, c_ulong, c_void_p
@@ -101,6 +102,13 @@ class _Lib:
 
     def __getattr__(self, name: str) -> Any:  # for mypy: attributes are set dynamically
         raise AttributeError(name)
+
+
+@functools.cache
+def _load(path: str) -> _Lib:
+    """One binding per library path for the life of the process (prototypes and the fetched SM3
+    are never freed: they are shared by every key)."""
+    return _Lib(path)
 
 
 def drain_errors(lib: _Lib) -> str:
@@ -249,6 +257,7 @@ def _decode(lib: _Lib, data: bytes, password: bytes | None, selection: int) -> i
             raise _fail(lib, CryptoError, "cannot set the passphrase")
         cursor, remaining = c_char_p(data), c_size_t(len(data))
         if lib.OSSL_DECODER_from_data(dctx, byref(cursor), byref(remaining)) != 1 or not pkey:
+            lib.EVP_PKEY_free(pkey)
             raise _fail(lib, CryptoBadKey, "not an SM2 key (or wrong password)")
     finally:
         lib.OSSL_DECODER_CTX_free(dctx)
@@ -290,7 +299,7 @@ class OpenSSLBackend:
         found = path or os.environ.get("GREENBANK_LIBCRYPTO") or ctypes.util.find_library("crypto")
         if not found:
             raise CryptoBackendUnavailable("libcrypto not found")
-        self._lib = _Lib(found)
+        self._lib = _load(found)
         self.name = f"openssl-{self._lib.version} (libcrypto)"
 
     def generate(self) -> OpenSSLPrivateKey:
