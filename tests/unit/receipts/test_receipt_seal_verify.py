@@ -216,3 +216,17 @@ def test_verifying_against_another_root(sealed_pdf: bytes, tmp_path: Path) -> No
     other = init_pki(tmp_path / "other", "另一家银行")
     result = verify_receipt_pdf(sealed_pdf, load_trust_roots(other.directory))
     assert (result.valid, result.reason) == (False, Reason.UNKNOWN_SIGNER)
+
+
+def test_sealing_falls_back_when_the_reserved_space_is_too_small(
+    receipt_pdf: bytes,
+    identity: SealIdentity,
+    tsa: LocalTimestampAuthority,
+    trust_roots: list[x509.Certificate],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from greenbank.receipts import signing
+
+    monkeypatch.setattr(signing, "_CMS_OVERHEAD", -2500)  # far less than the CMS needs
+    result = verify_receipt_pdf(seal_pdf(receipt_pdf, identity, tsa=tsa), trust_roots)
+    assert result.reason == Reason.OK and result.timestamped
