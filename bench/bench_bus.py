@@ -40,7 +40,7 @@ def run(url: str, *, embedded: bool, rate: float, count: int) -> list[float]:
         environment=Environment.TEST,
         database_url=url,
         bus_poll_interval_ms=100,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
     container = build_container(settings)
     upgrade(container.engine)
