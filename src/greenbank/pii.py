@@ -6,7 +6,7 @@ table, the column and the row's primary key, which a type's bind hook cannot kno
 done by mapper events that ``mapper_configured`` attaches to every class with such a column:
 
 * ``before_insert`` / ``before_update`` swap the changed plaintexts for tokens (and fill the
-  ``<attr>_bidx`` blind-index column when the type names a kind); ``after_*`` swap them back.
+  ``<column>_bidx`` blind-index column when the type names a kind); ``after_*`` swap them back.
 * ``load`` / ``refresh`` open the tokens of freshly loaded rows.
 
 The key ring comes from ``session.info["keyring"]`` (a :class:`KeyRing` or a zero-argument
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
@@ -61,7 +61,7 @@ class PiiMisconfigured(ConfigurationError):
 
 class EncryptedString(TypeDecorator[str]):
     """A column holding an SM4-GCM token; ``blind_index`` names the kind of the sibling
-    ``<attr>_bidx`` column (``String(64)``) the ORM keeps in step for exact-match look-ups."""
+    ``<column>_bidx`` column (``String(64)``) kept in step for exact-match look-ups."""
 
     impl = String
     cache_ok = True
@@ -130,6 +130,32 @@ def encrypted_tables(metadata: MetaData) -> list[EncryptedTable]:
     return found
 
 
+def seal_rows(
+    keyring: KeyRing, table: Table, rows: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Rows for a bulk Core insert (data migrations, imports): what the ORM events do to one
+    object, done to many plain dicts. Each row must carry its primary key."""
+    key = _single_key(table)
+    encrypted = [(c.name, c.type) for c in table.columns if isinstance(c.type, EncryptedString)]
+    sealed = []
+    for row in rows:
+        out = dict(row)
+        if out.get(key.name) is None:
+            raise PiiMisconfigured(f"{table.name}: every row needs its {key.name} (the AAD)")
+        for name, type_ in encrypted:
+            plain = out.get(name)
+            if plain is None:
+                continue
+            out[name] = keyring.encrypt_field(
+                plain, table=table.name, column=name, record_id=str(out[key.name])
+            )
+            kind = type_.blind_index
+            if kind is not None:
+                out[name + INDEX_SUFFIX] = keyring.blind_index(plain, kind=kind)
+        sealed.append(out)
+    return sealed
+
+
 def _single_key(table: Table) -> Column[Any]:
     keys = list(table.primary_key.columns)
     if len(keys) != 1:
@@ -154,13 +180,14 @@ def matches(
 
 @dataclass(frozen=True)
 class _Field:
-    attr: str
-    column: str
+    """An encrypted column, mapped under its own name (so AAD and attribute agree)."""
+
+    name: str
     kind: BlindIndexKind | None
 
     @property
-    def index_attr(self) -> str | None:
-        return None if self.kind is None else self.attr + INDEX_SUFFIX
+    def index(self) -> str | None:
+        return None if self.kind is None else self.name + INDEX_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -183,9 +210,9 @@ class _Spec:
         if inserting and state.dict.get(self.id_attr) is None and self.id_default is not None:
             setattr(target, self.id_attr, self.id_default())
         changed = {
-            f: state.dict.get(f.attr)
+            f: state.dict.get(f.name)
             for f in self.fields
-            if (f.attr in state.dict if inserting else state.attrs[f.attr].history.added)
+            if (f.name in state.dict if inserting else state.attrs[f.name].history.added)
         }
         if not changed:
             return
@@ -197,25 +224,25 @@ class _Spec:
                 token = index = None
             else:
                 token = ring.encrypt_field(
-                    plain, table=self.table, column=f.column, record_id=record_id
+                    plain, table=self.table, column=f.name, record_id=record_id
                 )
                 index = ring.blind_index(plain, kind=f.kind) if f.kind else None
-            setattr(target, f.attr, token)
-            if f.index_attr:
-                setattr(target, f.index_attr, index)
-        session.info.setdefault(_PENDING, {})[state] = {f.attr: p for f, p in changed.items()}
+            setattr(target, f.name, token)
+            if f.index:
+                setattr(target, f.index, index)
+        session.info.setdefault(_PENDING, {})[state] = {f.name: p for f, p in changed.items()}
 
     def open(self, session: Session, state: InstanceState[Any], attrs: Any) -> None:
         ring: KeyRing | None = None
         for f in self.fields:
-            token = state.dict.get(f.attr)
-            if token is None or (attrs is not None and f.attr not in attrs):
+            token = state.dict.get(f.name)
+            if token is None or (attrs is not None and f.name not in attrs):
                 continue
             ring = ring or session_keyring(session)
             plain = ring.decrypt_field(
-                token, table=self.table, column=f.column, record_id=self.record_id(state)
+                token, table=self.table, column=f.name, record_id=self.record_id(state)
             )
-            set_committed_value(state.obj(), f.attr, plain)
+            set_committed_value(state.obj(), f.name, plain)
 
 
 def _restore(session: Session | None, state: InstanceState[Any]) -> None:
@@ -240,12 +267,13 @@ def _spec_of(mapper: Mapper[Any]) -> _Spec | None:
     for prop in mapper.column_attrs:
         column = prop.columns[0]
         if isinstance(column.type, EncryptedString):
-            field = _Field(prop.key, column.name, column.type.blind_index)
-            if field.index_attr and field.index_attr not in mapper.column_attrs:
-                raise PiiMisconfigured(
-                    f"{mapper.class_.__name__}.{prop.key} has a blind index but no "
-                    f"{field.index_attr} column (String({INDEX_LENGTH}))"
-                )
+            where = f"{mapper.class_.__name__}.{prop.key}"
+            field = _Field(column.name, column.type.blind_index)
+            if prop.key != column.name:
+                raise PiiMisconfigured(f"{where}: map an encrypted column under its own name")
+            index = mapper.column_attrs.get(field.index) if field.index else None
+            if field.index and (index is None or index.columns[0].name != field.index):
+                raise PiiMisconfigured(f"{where} has a blind index but no {field.index} column")
             fields.append(field)
     if not fields:
         return None
@@ -300,5 +328,6 @@ __all__ = [
     "encrypted_tables",
     "is_token",
     "matches",
+    "seal_rows",
     "session_keyring",
 ]
