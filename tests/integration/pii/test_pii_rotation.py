@@ -151,7 +151,13 @@ def test_rotation_runs_while_the_service_keeps_answering(db_url: str, tmp_path: 
     number run in two threads during the rotation; every read must succeed (p99 < 1 s)."""
     bench = Path(__file__).resolve().parents[3] / "bench" / "bench_keys_rotate.py"
     result = subprocess.run(
-        [sys.executable, str(bench), "--database-url", db_url, *("--rows", "5000", "--no-write")],
+        [
+            sys.executable,
+            str(bench),
+            "--database-url",
+            db_url,
+            *("--rows", "5000", "--batch-size", "250", "--no-write"),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
