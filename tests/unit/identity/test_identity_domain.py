@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from greenbank.identity import domain
 from greenbank.identity.domain import (
     ALL_PERMISSIONS,
     PERMISSIONS,
@@ -197,3 +199,16 @@ def test_lockout_after_threshold_then_count_restarts() -> None:
     assert lockout.after_failure(0, NOW) == (1, None)
     assert lockout.after_failure(1, NOW) == (2, None)
     assert lockout.after_failure(2, NOW) == (0, NOW + timedelta(minutes=15))
+
+
+def test_the_readme_table_is_the_code_table() -> None:
+    readme = (Path(domain.__file__).parent / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| `") and "✓" in line]
+    documented: dict[Role, set[str]] = {role: set() for role in Role}
+    columns = [Role.OPERATOR, Role.REVIEWER, Role.PRODUCT_MANAGER, Role.AUDITOR, Role.ADMIN]
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        for role, cell in zip(columns, cells[1:], strict=True):
+            if cell == "✓":
+                documented[role].add(cells[0].strip("`"))
+    assert documented == {role: set(PERMISSIONS[role]) for role in Role}
