@@ -141,7 +141,7 @@ def open_holding_account(
 def close_account(session: Session, *, code: str) -> AccountOut:
     """Close an account with a zero balance and no pending holds (closing twice is a no-op)."""
     conn = session.connection()
-    facts = _lock(conn, ACCOUNTS.c.code, [code]).get(code)
+    facts = _lock(conn, "code", [code]).get(code)
     if facts is None:
         raise AccountNotFound(f"no ledger account {code!r}", account=code)
     pending = conn.execute(

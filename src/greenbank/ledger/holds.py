@@ -76,9 +76,8 @@ def hold(
     domain.check_key(idempotency_key)
     if type(amount_fen) is not int or amount_fen <= 0:
         raise InvalidEntry("a hold needs a positive integer amount of fen")
-    now = clock.now()
-    if expires_at.tzinfo is None or expires_at <= now:
-        raise InvalidEntry("a hold needs a timezone-aware expiry in the future")
+    if expires_at.tzinfo is None:
+        raise InvalidEntry("a hold needs a timezone-aware expiry")
     fingerprint = domain.fingerprint(
         "hold", account=account, amount=amount_fen, expires_at=expires_at, description=description
     )
@@ -86,7 +85,10 @@ def hold(
     found = _read_hold(conn, HOLDS.c.idempotency_key == idempotency_key)
     if found is not None:
         return _replay_hold(found, fingerprint)
-    facts = lock_accounts(conn, ACCOUNTS.c.code, [account]).get(account)
+    now = clock.now()
+    if expires_at <= now:  # checked after the key: a late retry still gets its first answer
+        raise InvalidEntry("a hold needs an expiry in the future")
+    facts = lock_accounts(conn, "code", [account]).get(account)
     if facts is None:
         raise AccountNotFound(f"no ledger account {account!r}", account=account)
     domain.check_open(facts)
@@ -167,19 +169,20 @@ def post_hold(session: Session, *, clock: Clock, hold_id: str, spec: EntrySpec) 
 
 
 def void_hold(session: Session, *, clock: Clock, hold_id: str) -> HoldOut:
-    """Release a pending hold; voiding a voided hold returns it unchanged."""
+    """Release a pending hold; voiding a voided hold returns it unchanged. An expired hold is
+    already released and is refused with ``hold_expired``."""
     conn = session.connection()
     held = _read_hold(conn, HOLDS.c.id == hold_id)
     if held is None:
         raise HoldNotFound(f"no hold {hold_id}", hold_id=hold_id)
-    facts = lock_accounts(conn, ACCOUNTS.c.id, [held.account_id])[held.account]
+    facts = lock_accounts(conn, "id", [held.account_id])[held.account]
     held = _read_hold(conn, HOLDS.c.id == hold_id)
     assert held is not None
     if held.state == HoldState.VOIDED:
         return _out(held, replayed=True)
-    if held.state != HoldState.PENDING:
-        raise HoldNotPending(f"hold {hold_id} is {held.state}", hold_id=hold_id, state=held.state)
-    _resolve(conn, hold_id, HoldState.VOIDED, clock.now())
+    now = clock.now()
+    _check_pending(held, now)
+    _resolve(conn, hold_id, HoldState.VOIDED, now)
     save_balances(conn, [replace(facts, held_fen=facts.held_fen - held.amount_fen)])
     return get_hold(session, hold_id)
 
@@ -196,16 +199,17 @@ def expire_holds(session: Session, *, clock: Clock) -> int:
     if not account_ids:
         return 0
     expired = 0
-    for facts in lock_accounts(conn, ACCOUNTS.c.id, account_ids).values():
+    for facts in lock_accounts(conn, "id", account_ids).values():
         expired += release_expired_holds(conn, facts, now)[1]
     return expired
 
 
 def _check_pending(row: AnyRow, now: datetime) -> None:
+    """Only a pending hold within its time can be posted or voided (as in TigerBeetle)."""
+    if row.state == HoldState.EXPIRED or (row.state == HoldState.PENDING and row.expires_at <= now):
+        raise HoldExpired(f"hold {row.id} expired at {row.expires_at}", hold_id=row.id)
     if row.state != HoldState.PENDING:
         raise HoldNotPending(f"hold {row.id} is {row.state}", hold_id=row.id, state=row.state)
-    if row.expires_at <= now:
-        raise HoldExpired(f"hold {row.id} expired at {row.expires_at}", hold_id=row.id)
 
 
 def _resolve(

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, TypeAlias, cast
+from typing import Any, Literal, TypeAlias, cast
 
-from sqlalchemy import Row, Table, case, insert, select, update
+from sqlalchemy import Row, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
@@ -50,11 +50,10 @@ def insert_ignoring_conflicts(conn: Connection, table: Any) -> Any:
     return dialect.insert(table).on_conflict_do_nothing()
 
 
-def lock_accounts(
-    conn: Connection, column: ColumnElement[Any], values: Iterable[str]
-) -> dict[str, AccountFacts]:
-    """Read accounts with their balance rows locked, in account-id order; keyed by code."""
-    stmt = (
+# The hot path's statements are built once with bind parameters: building a statement per call
+# costs more Python time than the database spends running it.
+def _lock_statement(column: ColumnElement[Any]) -> Any:
+    return (
         select(
             ACCOUNTS.c.id,
             ACCOUNTS.c.code,
@@ -66,11 +65,36 @@ def lock_accounts(
             BALANCES.c.held_fen,
         )
         .join(BALANCES, BALANCES.c.account_id == ACCOUNTS.c.id)
-        .where(column.in_(list(values)))
+        .where(column.in_(bindparam("keys", expanding=True)))
         .order_by(ACCOUNTS.c.id)
         .with_for_update(of=BALANCES)
     )
-    return {row.code: _facts(row) for row in conn.execute(stmt)}
+
+
+_LOCK_BY = {"code": _lock_statement(ACCOUNTS.c.code), "id": _lock_statement(ACCOUNTS.c.id)}
+_FIND_KEY = select(ENTRIES.c.id, ENTRIES.c.fingerprint).where(
+    ENTRIES.c.idempotency_key == bindparam("key")
+)
+_INSERT_ENTRY = {
+    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(ENTRIES)
+    .on_conflict_do_nothing()
+    .returning(ENTRIES.c.id)
+    for dialect in (postgresql, sqlite)
+}
+_INSERT_POSTINGS = insert(POSTINGS)
+_SAVE_BALANCE = (
+    update(BALANCES)
+    .where(BALANCES.c.account_id == bindparam("b_id"))
+    .values(posted_fen=bindparam("b_posted"), held_fen=bindparam("b_held"))
+)
+
+
+def lock_accounts(
+    conn: Connection, by: Literal["code", "id"], keys: Iterable[str]
+) -> dict[str, AccountFacts]:
+    """Read accounts with their balance rows locked, in account-id order; keyed by code."""
+    rows = conn.execute(_LOCK_BY[by], {"keys": list(keys)})
+    return {row.code: _facts(row) for row in rows}
 
 
 def _facts(row: AnyRow) -> AccountFacts:
@@ -87,19 +111,12 @@ def _facts(row: AnyRow) -> AccountFacts:
 
 
 def save_balances(conn: Connection, changed: Sequence[AccountFacts]) -> None:
-    """Write new totals for locked accounts in one UPDATE (the rows are ours until commit)."""
-    if not changed:
-        return
-    ids = [facts.id for facts in changed]
-    key = BALANCES.c.account_id
-    conn.execute(
-        update(BALANCES)
-        .where(key.in_(ids))
-        .values(
-            posted_fen=case({f.id: f.posted_fen for f in changed}, value=key),
-            held_fen=case({f.id: f.held_fen for f in changed}, value=key),
+    """Write new totals for locked accounts (the rows are ours until commit)."""
+    if changed:
+        conn.execute(
+            _SAVE_BALANCE,
+            [{"b_id": f.id, "b_posted": f.posted_fen, "b_held": f.held_fen} for f in changed],
         )
-    )
 
 
 def release_expired_holds(
@@ -143,11 +160,7 @@ def guard(
 
 def find_entry_id(conn: Connection, idempotency_key: str) -> tuple[str, str] | None:
     """(id, fingerprint) of the entry recorded under a key, if any."""
-    row = conn.execute(
-        select(ENTRIES.c.id, ENTRIES.c.fingerprint).where(
-            ENTRIES.c.idempotency_key == idempotency_key
-        )
-    ).first()
+    row = conn.execute(_FIND_KEY, {"key": idempotency_key}).first()
     return (row.id, row.fingerprint) if row else None
 
 
@@ -192,7 +205,7 @@ def lock_and_check(
     conn: Connection, spec: EntrySpec, now: datetime, *, release: Mapping[str, int] | None = None
 ) -> dict[str, AccountFacts]:
     """Lock the entry's accounts and apply every rule; ``release`` frees held fen per account."""
-    accounts = lock_accounts(conn, ACCOUNTS.c.code, {leg.account for leg in spec.postings})
+    accounts = lock_accounts(conn, "code", {leg.account for leg in spec.postings})
     domain.check_accounts(spec, accounts)
     release = release or {}
     for leg in spec.postings:
@@ -218,20 +231,19 @@ def insert_entry(
     value_date = spec.value_date or business_date(now)
     metadata = dict(spec.metadata)
     inserted = conn.execute(
-        insert_ignoring_conflicts(conn, ENTRIES)
-        .values(
-            id=entry_id,
-            code=spec.code,
-            idempotency_key=spec.idempotency_key,
-            fingerprint=fingerprint,
-            value_date=value_date,
-            posted_at=now,
-            description=spec.description,
-            metadata=metadata,
-            currency=spec.currency,
-            reverses_entry_id=reverses,
-        )
-        .returning(ENTRIES.c.id)
+        _INSERT_ENTRY[conn.dialect.name],
+        {
+            "id": entry_id,
+            "code": spec.code,
+            "idempotency_key": spec.idempotency_key,
+            "fingerprint": fingerprint,
+            "value_date": value_date,
+            "posted_at": now,
+            "description": spec.description,
+            "metadata": metadata,
+            "currency": spec.currency,
+            "reverses_entry_id": reverses,
+        },
     ).first()
     if inserted is None:
         return None
@@ -254,7 +266,7 @@ def insert_entry(
                 "value_date": value_date,
             }
         )
-    conn.execute(insert(POSTINGS), rows)
+    conn.execute(_INSERT_POSTINGS, rows)
     save_balances(conn, changed)
     return EntryOut(
         id=entry_id,

@@ -175,7 +175,11 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def void_hold(self, data: st.DataObject) -> None:
         hold_id = data.draw(st.sampled_from(sorted(self.holds)))
-        commands.void_hold(uow_factory=self.c.uow, clock=self.clock, hold_id=hold_id)
+        try:
+            commands.void_hold(uow_factory=self.c.uow, clock=self.clock, hold_id=hold_id)
+        except GreenbankError as err:
+            assert self.holds[hold_id][2] <= self.clock.now() and err.code == "hold_expired", err
+            return
         del self.holds[hold_id]
 
     @precondition(lambda self: self.reversible)
