@@ -17,7 +17,7 @@ from greenbank.config import Settings
 from greenbank.db import UnitOfWork, create_db_engine
 
 # Domain packages whose ``models`` module registers tables on ``Base.metadata``.
-MODEL_MODULES = ("greenbank.audit", "greenbank.deposits.models")
+MODEL_MODULES = ("greenbank.audit", "greenbank.deposits.models", "greenbank.identity.models")
 
 
 def import_all_models() -> None:

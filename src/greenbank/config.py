@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +54,23 @@ class Settings(BaseSettings):
     )
     bus_poll_interval_ms: Annotated[int, Field(ge=5, le=60_000)] = 100
     bus_max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    auth_access_token_ttl_s: Annotated[int, Field(ge=60, le=86_400)] = 900
+    auth_refresh_token_ttl_s: Annotated[int, Field(ge=300, le=90 * 86_400)] = 30 * 86_400
+    staff_refresh_token_ttl_s: Annotated[int, Field(ge=300, le=7 * 86_400)] = 12 * 3600
+    staff_password_min_length: Annotated[int, Field(ge=8, le=64)] = 12
+    staff_lockout_threshold: Annotated[int, Field(ge=1, le=100)] = 5
+    staff_lockout_s: Annotated[int, Field(ge=1, le=86_400)] = 900
+    otp_length: Annotated[int, Field(ge=4, le=8)] = 6
+    otp_ttl_s: Annotated[int, Field(ge=30, le=3600)] = 300
+    otp_max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
+    otp_resend_cooldown_s: Annotated[int, Field(ge=0, le=3600)] = 60
+    otp_daily_cap_per_phone: Annotated[int, Field(ge=1, le=1000)] = 10
+    otp_daily_cap_per_ip: Annotated[int, Field(ge=1, le=100_000)] = 50
+    sms_provider: Literal["sandbox"] = Field(
+        default="sandbox", description="SMS gateway; the sandbox is refused in production"
+    )
+    sms_sandbox_latency_ms: Annotated[int, Field(ge=0, le=10_000)] = 0
+    sms_timeout_ms: Annotated[int, Field(ge=100, le=60_000)] = 3000
 
     @field_validator("log_level")
     @classmethod

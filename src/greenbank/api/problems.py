@@ -70,7 +70,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(GreenbankError)
     async def _domain(_request: Request, err: GreenbankError) -> JSONResponse:
         extra = {k: v for k, v in err.extra.items() if k not in {"type", "title", "status"}}
-        return problem(err.status, err.code, err.title, err.detail, **extra)
+        response = problem(err.status, err.code, err.title, err.detail, **extra)
+        # Errors may ask for headers: WWW-Authenticate on 401, Retry-After on 429 (identity).
+        response.headers.update(getattr(err, "headers", None) or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, err: RequestValidationError) -> JSONResponse:
