@@ -118,8 +118,8 @@ def run(url: str, rows: int, batch_size: int, var_dir: Path) -> tuple[list[str],
                 reads.failures.append(str(problem))
 
     def readyz(_n: int) -> str | None:
-        status = client.get("/readyz").status_code
-        return None if status == 200 else f"/readyz {status}"
+        response = client.get("/readyz")
+        return None if response.status_code == 200 else f"/readyz {response.text}"
 
     def lookup(n: int) -> str | None:
         with container.uow() as uow:

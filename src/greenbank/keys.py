@@ -29,6 +29,9 @@ from greenbank.pii import EncryptedTable, encrypted_tables
 
 Progress = Callable[[int, int], None]
 MAX_PASSES = 3
+# SQLite has one writer and its busy handler is not fair: a waiting transaction re-polls only
+# every 100 ms or so, so back-to-back batches would starve it. PostgreSQL needs no pause.
+SQLITE_PAUSE_S = 0.1
 
 
 def key_directory(settings: Settings) -> Path:
@@ -64,6 +67,21 @@ def _file_store(settings: Settings) -> FileKeyStore:
         return init_keys(directory)
     except CryptoKeyStoreError:  # another process initialised it a moment ago
         return FileKeyStore(directory)
+
+
+def check_key_store(settings: Settings) -> tuple[bool, str]:
+    """For ``greenbank doctor``: is the key store usable? Never creates keys."""
+    directory = key_directory(settings)
+    if settings.key_source == "file" and not (directory.is_dir() and any(directory.iterdir())):
+        if settings.environment is Environment.PRODUCTION:
+            return False, f"no keys in {directory} (run: greenbank keys init)"
+        return True, f"no keys in {directory} yet; created on first use"
+    try:
+        ring = open_keyring(settings)
+    except ConfigurationError as err:
+        return False, err.detail
+    where = directory if settings.key_source == "file" else "GREENBANK_KEYS_*"
+    return True, f"{where}: data key versions 1..{ring.current_version}"
 
 
 # --- status ------------------------------------------------------------------------------------
@@ -181,9 +199,13 @@ def rotate(
     metadata: MetaData = Base.metadata,
     batch_size: int = 1000,
     progress: Progress | None = None,
+    pause: float | None = None,
 ) -> RotationReport:
     """Finish an unfinished rotation, or start one with a new data-key version; re-encrypt
-    every stale token of every encrypted column. ``progress(done, total)`` after each batch."""
+    every stale token of every encrypted column. ``progress(done, total)`` after each batch;
+    ``pause`` seconds between batches (default: :data:`SQLITE_PAUSE_S` on SQLite, else 0)."""
+    if pause is None:
+        pause = SQLITE_PAUSE_S if engine.dialect.name == "sqlite" else 0.0
     started = time.perf_counter()
     keyring.reload()  # versions another process may have added
     total = count_stale(engine, keyring, metadata)
@@ -207,6 +229,7 @@ def rotate(
                 done, batches = done + rotated, batches + 1
                 if progress is not None:
                     progress(done, max(total, done))
+                time.sleep(pause)
         remaining = count_stale(engine, keyring, metadata)
         if remaining == 0:
             break

@@ -11,7 +11,7 @@ from greenbank.bootstrap import build_container
 from greenbank.config import Environment, Settings
 from greenbank.crypto import export_env
 from greenbank.errors import ConfigurationError
-from greenbank.keys import key_directory, open_keyring
+from greenbank.keys import check_key_store, key_directory, open_keyring
 from greenbank.pii import session_keyring
 
 
@@ -77,3 +77,16 @@ def test_the_container_opens_the_key_ring_on_first_use(tmp_path: Path) -> None:
             assert session_keyring(uow.session) is ring
     finally:
         container.close()
+
+
+def test_doctor_check_reports_without_creating_keys(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    assert check_key_store(settings) == (
+        True,
+        f"no keys in {tmp_path}/var/keys yet; created on first use",
+    )
+    assert not key_directory(settings).exists()
+    production = _settings(tmp_path, environment=Environment.PRODUCTION, secret_key="s3cret")
+    assert check_key_store(production)[0] is False
+    open_keyring(settings).add_version()
+    assert check_key_store(production) == (True, f"{tmp_path}/var/keys: data key versions 1..2")
