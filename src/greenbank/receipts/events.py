@@ -1,0 +1,27 @@
+"""Events the receipts domain publishes on the bus.
+
+``receipts.seal_requested`` is written in the business transaction that issued the receipt; the
+``receipts.seal`` consumer renders and seals the PDF. ``receipts.sealed`` announces a finished
+receipt (the carbon account counts an electronic receipt instead of a paper one).
+"""
+
+from __future__ import annotations
+
+from greenbank.bus import Event
+
+
+class ReceiptSealRequested(Event):
+    type = "receipts.seal_requested"
+    version = 1
+    receipt_id: str
+    receipt_no: str
+
+
+class ReceiptSealed(Event):
+    type = "receipts.sealed"
+    version = 1
+    receipt_id: str
+    receipt_no: str
+    receipt_type: str
+    customer_id: str | None
+    pdf_sm3: str
