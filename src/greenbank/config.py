@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     db_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
     db_echo: bool = False
     var_dir: Path = Path("./var")
+    keys_dir: Path | None = Field(
+        default=None, description="File key store (KEK and wrapped data keys); default var_dir/keys"
+    )
+    key_source: Literal["file", "env"] = Field(
+        default="file", description="Where the KEK is read from: keys_dir or GREENBANK_KEYS_*"
+    )
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     log_level: str = "INFO"

@@ -15,6 +15,7 @@ from rich.table import Table
 from greenbank import __version__
 from greenbank.cli.context import load_settings
 from greenbank.db import create_db_engine
+from greenbank.keys import check_key_store
 from greenbank.migrations_runner import migration_status
 
 console = Console()
@@ -67,6 +68,7 @@ CHECKS: dict[str, Check] = {
     "packages": _packages,
     "database": _database,
     "crypto": _crypto,
+    "keys": lambda: check_key_store(load_settings()),
 }
 
 
