@@ -14,10 +14,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from greenbank.clock import Clock, SystemClock
 from greenbank.config import Settings
+from greenbank.crypto import KeyRing
 from greenbank.db import UnitOfWork, create_db_engine
+from greenbank.errors import ConfigurationError
+from greenbank.keys import open_keyring
+from greenbank.pii import KEYRING_INFO, KeyRingSource
 
 # Domain packages whose ``models`` module registers tables on ``Base.metadata``.
-MODEL_MODULES = ("greenbank.audit", "greenbank.deposits.models", "greenbank.identity.models")
+MODEL_MODULES = (
+    "greenbank.audit",
+    "greenbank.deposits.models",
+    "greenbank.customers.models",
+    "greenbank.identity.models",
+)
 
 
 def import_all_models() -> None:
@@ -34,6 +43,14 @@ class Container:
     engine: Engine
     session_factory: sessionmaker[Session]
     clock: Clock = field(default_factory=SystemClock)
+    keyring_source: KeyRingSource | None = None
+
+    @property
+    def keyring(self) -> KeyRing:
+        """The PII key ring, opened on first use (sessions reach it via ``info["keyring"]``)."""
+        if self.keyring_source is None:
+            raise ConfigurationError("this container was built without a key ring")
+        return self.keyring_source()
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
@@ -47,12 +64,14 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
     engine = create_db_engine(
         settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
     )
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    keyring = KeyRingSource(lambda: open_keyring(settings))
+    factory = sessionmaker(bind=engine, expire_on_commit=False, info={KEYRING_INFO: keyring})
     return Container(
         settings=settings,
         engine=engine,
         session_factory=factory,
         clock=clock or SystemClock(),
+        keyring_source=keyring,
     )
 
 
