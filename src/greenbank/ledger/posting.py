@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal, TypeAlias, cast
 
-from sqlalchemy import Row, Table, bindparam, insert, select, update
+from sqlalchemy import Row, Table, bindparam, case, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
@@ -82,11 +83,21 @@ _INSERT_ENTRY = {
     for dialect in (postgresql, sqlite)
 }
 _INSERT_POSTINGS = insert(POSTINGS)
-_SAVE_BALANCE = (
-    update(BALANCES)
-    .where(BALANCES.c.account_id == bindparam("b_id"))
-    .values(posted_fen=bindparam("b_posted"), held_fen=bindparam("b_held"))
-)
+
+
+@cache
+def _save_balances(accounts: int) -> Any:
+    """One UPDATE for all of an entry's balance rows, whatever their number."""
+    key = BALANCES.c.account_id
+    ids = [bindparam(f"id_{i}", type_=key.type) for i in range(accounts)]
+    return (
+        update(BALANCES)
+        .where(key.in_(ids))
+        .values(
+            posted_fen=case(*((key == ids[i], bindparam(f"p_{i}")) for i in range(accounts))),
+            held_fen=case(*((key == ids[i], bindparam(f"h_{i}")) for i in range(accounts))),
+        )
+    )
 
 
 def lock_accounts(
@@ -112,11 +123,12 @@ def _facts(row: AnyRow) -> AccountFacts:
 
 def save_balances(conn: Connection, changed: Sequence[AccountFacts]) -> None:
     """Write new totals for locked accounts (the rows are ours until commit)."""
-    if changed:
-        conn.execute(
-            _SAVE_BALANCE,
-            [{"b_id": f.id, "b_posted": f.posted_fen, "b_held": f.held_fen} for f in changed],
-        )
+    if not changed:
+        return
+    params: dict[str, Any] = {}
+    for i, facts in enumerate(changed):
+        params.update({f"id_{i}": facts.id, f"p_{i}": facts.posted_fen, f"h_{i}": facts.held_fen})
+    conn.execute(_save_balances(len(changed)), params)
 
 
 def release_expired_holds(
