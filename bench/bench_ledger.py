@@ -245,6 +245,9 @@ def main() -> int:
         f"- Python {platform.python_version()}; entries of 2 postings with idempotency keys, "
         f"random transfers among {ACCOUNTS:,} guarded accounts",
         f"- After the bench: {verified}",
+        "- Note: the ledger's load generator is Python (SQLAlchemy session + Core, ~1 ms CPU per"
+        " entry) sharing the host's CPUs with PostgreSQL; pgbench's client is C. Processes do"
+        " not beat threads here because the host, not the GIL, is saturated.",
         "",
         "```",
         f"{'pgbench -c 8 -j 2 (tpcb-like)':34} {baseline:9,.0f} tps",

@@ -26,6 +26,7 @@ MODEL_MODULES = (
     "greenbank.deposits.models",
     "greenbank.customers.models",
     "greenbank.identity.models",
+    "greenbank.ledger.models",
 )
 
 

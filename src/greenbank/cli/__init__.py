@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.console import Console
 
-from greenbank.cli import db, demo, deposits, doctor, keys, serve, staff
+from greenbank.cli import db, demo, deposits, doctor, keys, ledger, serve, staff
 from greenbank.errors import GreenbankError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(ledger.app, name="ledger")
 app.add_typer(keys.app, name="keys")
 app.add_typer(demo.app, name="demo")
 app.add_typer(deposits.app, name="deposits")
