@@ -1,0 +1,293 @@
+"""Buying a time deposit with the Class II balance: one transaction, idempotent per key.
+
+Lock order (every money command of this domain keeps it, so they never deadlock each other):
+**the customer's Class II account row first**, then the ledger balance rows (the ledger locks
+them in account-id order), then the product row. The account lock serialises one customer's
+commands, which makes the idempotency look-up and the per-customer limit exact; taking the
+product lock last keeps it for the shortest time, since every buyer of a product queues on it.
+The maturity job never takes account rows, so it cannot join a cycle either.
+
+The ledger refuses an overdraft (``insufficient_funds``) before any quota is taken, and a
+refused purchase rolls back whole: no quota, no holding, no entry — only an audit line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from greenbank.accounts import service as accounts
+from greenbank.accounts.models import AccountStatus
+from greenbank.audit.service import record
+from greenbank.bus import publish
+from greenbank.clock import Clock
+from greenbank.db import UowFactory, run_with_retry
+from greenbank.deposits.catalogue import check_purchase, product_by_code, reserve_quota
+from greenbank.deposits.events import DepositPurchased
+from greenbank.deposits.holdings_models import (
+    DepositHolding,
+    HoldingStatus,
+    MaturityOption,
+)
+from greenbank.deposits.models import Product
+from greenbank.errors import Conflict, GreenbankError, ValidationFailed
+from greenbank.ids import new_id
+from greenbank.ledger import service as ledger
+from greenbank.ledger.domain import EntryCode, EntrySpec
+
+T = TypeVar("T")
+MAX_KEY_LENGTH = 100
+
+
+class AccountNotActive(Conflict):
+    code = "account_not_active"
+    title = "The Class II account is restricted, frozen or closed"
+
+
+class MaturityOptionNotAllowed(ValidationFailed):
+    code = "maturity_option_not_allowed"
+    title = "The product does not offer this maturity option"
+
+
+class InvalidIdempotencyKey(ValidationFailed):
+    code = "invalid_idempotency_key"
+    title = "Send an Idempotency-Key header of 1-100 characters"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    title = "The idempotency key was already used for a different request"
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseResult:
+    holding: DepositHolding
+    product_code: str
+    product_name: str
+    replayed: bool
+
+
+def fingerprint(**content: Any) -> str:
+    """SHA-256 of a request, so a retried key can be told from a key reused for another one."""
+    canonical = json.dumps(content, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str) -> str:
+    key = key.strip()
+    if not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise InvalidIdempotencyKey()
+    return key
+
+
+def lock_class2_account(session: Session, customer_id: str, *, purpose: str) -> str:
+    """Lock the customer's Class II account row and return its ledger account code.
+
+    A purchase (``purpose="debit"``) needs an ``active`` account; money coming back
+    (``"credit"``) is also allowed into a ``restricted`` one, whose money may still go out to
+    the bound card. Frozen and closed accounts refuse both.
+    """
+    account = accounts.lock_account(session, accounts.require_open_account(session, customer_id).id)
+    allowed = {AccountStatus.ACTIVE.value}
+    if purpose == "credit":
+        allowed.add(AccountStatus.RESTRICTED.value)
+    if account.status not in allowed:
+        raise AccountNotActive(status=account.status)
+    return ledger.customer_account_code(customer_id)
+
+
+def audited(
+    uow: UowFactory, clock: Clock, work: Callable[[], T], *, actor: str, action: str, **detail: Any
+) -> T:
+    """Run a customer command (retried whole on deadlock); a refusal leaves an audit line."""
+    try:
+        return run_with_retry(work)
+    except GreenbankError as err:
+        with uow() as unit:
+            record(
+                unit.session,
+                clock,
+                actor=actor,
+                action=action,
+                outcome="refused",
+                code=err.code,
+                **detail,
+            )
+            unit.commit()
+        raise
+
+
+def _choose_option(product: Product, wanted: MaturityOption | None) -> MaturityOption:
+    allowed = [
+        option
+        for option, ok in (
+            (MaturityOption.ROLLOVER, product.rollover_allowed),
+            (MaturityOption.RETURN_TO_BALANCE, product.return_to_balance_allowed),
+        )
+        if ok
+    ]
+    if wanted is None:
+        return allowed[0]
+    if wanted not in allowed:
+        raise MaturityOptionNotAllowed(option=wanted.value, product_code=product.code)
+    return wanted
+
+
+def _customer_total(session: Session, customer_id: str, product: Product) -> int:
+    """What the customer holds in the product now (only needed when it has a per-customer cap)."""
+    if product.per_customer_limit_fen is None:
+        return 0
+    total = session.scalar(
+        select(func.coalesce(func.sum(DepositHolding.principal_fen), 0)).where(
+            DepositHolding.customer_id == customer_id,
+            DepositHolding.product_id == product.id,
+            DepositHolding.status == HoldingStatus.ACTIVE,
+        )
+    )
+    return int(total or 0)
+
+
+def _replay(session: Session, customer_id: str, key: str, print_: str) -> PurchaseResult | None:
+    row = session.execute(
+        select(DepositHolding, Product.code, Product.name)
+        .join(Product, Product.id == DepositHolding.product_id)
+        .where(DepositHolding.customer_id == customer_id, DepositHolding.idempotency_key == key)
+    ).first()
+    if row is None:
+        return None
+    holding, code, name = row
+    if holding.fingerprint != print_:
+        raise IdempotencyKeyReused(holding_id=holding.id)
+    return PurchaseResult(holding, code, name, replayed=True)
+
+
+def purchase(
+    *,
+    uow: UowFactory,
+    clock: Clock,
+    customer_id: str,
+    product_code: str,
+    amount_fen: int,
+    idempotency_key: str,
+    maturity_option: MaturityOption | None = None,
+) -> PurchaseResult:
+    """Buy ``amount_fen`` of ``product_code`` today; a retried key returns the first result."""
+    key = check_key(idempotency_key)
+    print_ = fingerprint(
+        product=product_code,
+        amount_fen=amount_fen,
+        option=None if maturity_option is None else maturity_option.value,
+    )
+
+    def attempt() -> PurchaseResult:
+        with uow() as unit:
+            result = _purchase(
+                unit.session,
+                clock,
+                customer_id=customer_id,
+                product_code=product_code,
+                amount_fen=amount_fen,
+                key=key,
+                print_=print_,
+                wanted=maturity_option,
+            )
+            unit.commit()
+            return result
+
+    return audited(
+        uow,
+        clock,
+        attempt,
+        actor=f"customer:{customer_id}",
+        action="deposits.purchase",
+        product_code=product_code,
+        amount_fen=amount_fen,
+    )
+
+
+def _purchase(
+    session: Session,
+    clock: Clock,
+    *,
+    customer_id: str,
+    product_code: str,
+    amount_fen: int,
+    key: str,
+    print_: str,
+    wanted: MaturityOption | None,
+) -> PurchaseResult:
+    class2 = lock_class2_account(session, customer_id, purpose="debit")
+    replayed = _replay(session, customer_id, key, print_)
+    if replayed is not None:
+        return replayed
+    now = clock.now()
+    product = product_by_code(session, product_code)
+    option = _choose_option(product, wanted)
+    total = _customer_total(session, customer_id, product)
+    # Fail fast on the unlocked row; reserve_quota checks again under the product lock.
+    check_purchase(product, amount_fen=amount_fen, customer_total_fen=total, now=now)
+    holding_id = new_id()
+    ledger.open_holding_account(
+        session, clock=clock, holding_id=holding_id, customer_id=customer_id
+    )
+    entry = ledger.post_entry(
+        session,
+        clock=clock,
+        spec=EntrySpec.transfer(
+            code=EntryCode.DEPOSIT_PURCHASE,
+            idempotency_key=f"deposits:purchase:{holding_id}",
+            debit=class2,
+            credit=ledger.holding_account_code(holding_id),
+            amount_fen=amount_fen,
+            description=f"定期存款购买 {product_code}",
+            metadata={"holding_id": holding_id, "product_code": product_code},
+        ),
+    )
+    contract = reserve_quota(session, product.id, amount_fen, total, now=now).holding
+    holding = DepositHolding(
+        id=holding_id,
+        customer_id=customer_id,
+        product_id=product.id,
+        idempotency_key=key,
+        fingerprint=print_,
+        opening_principal_fen=amount_fen,
+        principal_fen=amount_fen,
+        rate=contract.annual_rate,
+        term=contract.term,
+        day_count=contract.day_count,
+        value_date=contract.value_date,
+        maturity_date=contract.maturity,
+        maturity_option=option,
+        partial_withdrawn=False,
+        cycle=0,
+        status=HoldingStatus.ACTIVE,
+        purchase_entry_id=entry.id,
+        opened_at=now,
+        updated_at=now,
+        closed_at=None,
+    )
+    session.add(holding)
+    # The receipt: receipts consume this event (payer, payee, amount, date travel over the bus).
+    publish(
+        session,
+        DepositPurchased(
+            holding_id=holding_id,
+            customer_id=customer_id,
+            product_code=product.code,
+            amount_fen=amount_fen,
+            term=contract.term.label,
+            purchased_at=now,
+        ),
+        aggregate_type="deposit_holding",
+        aggregate_id=holding_id,
+        headers={"idempotency_key": key},
+        clock=clock,
+    )
+    session.flush()
+    return PurchaseResult(holding, product.code, product.name, replayed=False)

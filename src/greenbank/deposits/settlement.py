@@ -1,0 +1,361 @@
+"""Settling due holdings at maturity: the set-based core the maturity job and withdrawals share.
+
+A batch of due holdings is read in one statement (locked ``FOR UPDATE SKIP LOCKED``, so a holding
+a customer is withdrawing right now is left to that withdrawal, and several job runners can share
+the work); the interest comes from the pure engine; then the batch is written in the caller's
+transaction: at most two balanced ledger entries (``rollover``: interest expense to each renewed
+holding; ``maturity``: each returned holding and the interest expense to each customer's Class II
+balance), one bulk update of the holdings, one bulk insert of payout rows and one outbox event.
+
+A rollover holding runs through the whole renewal chain up to the settlement day (each renewal at
+the product rate posted on its maturity date); a returned one gets term interest plus demand
+interest for the days past maturity (储蓄管理条例 Art. 25). The interest tax hook is zero
+(``NO_INTEREST_TAX``); a non-zero tax would need a tax-payable leg, which the ledger would
+otherwise refuse as unbalanced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from greenbank.bus import publish
+from greenbank.clock import Clock
+from greenbank.deposits.domain import RateHistory
+from greenbank.deposits.events import MaturedHolding, MaturityBatchProcessed
+from greenbank.deposits.holdings_models import (
+    DepositHolding,
+    HoldingPayout,
+    HoldingStatus,
+    MaturityOption,
+    PayoutKind,
+)
+from greenbank.deposits.interest import Holding, InterestLine, maturity_payout, rollover
+from greenbank.deposits.models import Product
+from greenbank.deposits.rates import demand_rates, product_rate_histories
+from greenbank.errors import GreenbankError
+from greenbank.ids import new_id
+from greenbank.ledger import service as ledger
+from greenbank.ledger.accounts import INTEREST_EXPENSE
+from greenbank.ledger.domain import EntryCode, EntrySpec, PostingSpec
+
+HOLDINGS = cast(Table, DepositHolding.__table__)
+PAYOUTS = cast(Table, HoldingPayout.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """The posted rates a settlement needs: the demand series and each product's series."""
+
+    demand: RateHistory
+    products: dict[str, RateHistory]
+
+
+def load_pricing(session: Session, product_ids: Iterable[str] | None = None) -> Pricing:
+    ids = (
+        list(product_ids) if product_ids is not None else list(session.scalars(select(Product.id)))
+    )
+    return Pricing(demand_rates(session), product_rate_histories(session, ids))
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A holding as the job reads it."""
+
+    id: str
+    customer_id: str
+    product_id: str
+    contract: Holding
+    maturity: date
+    option: MaturityOption
+    cycle: int
+
+
+_DUE_COLUMNS = [
+    HOLDINGS.c[name]
+    for name in (
+        "id",
+        "customer_id",
+        "product_id",
+        "principal_fen",
+        "rate",
+        "term",
+        "day_count",
+        "value_date",
+        "maturity_date",
+        "maturity_option",
+        "partial_withdrawn",
+        "cycle",
+    )
+]
+
+
+def _due(row: Any) -> Due:
+    contract = Holding(
+        row.principal_fen, row.rate, row.value_date, row.term, row.day_count, row.partial_withdrawn
+    )
+    return Due(
+        row.id,
+        row.customer_id,
+        row.product_id,
+        contract,
+        row.maturity_date,
+        row.maturity_option,
+        row.cycle,
+    )
+
+
+def read_due(
+    session: Session, *, on: date, after: tuple[date, str] | None, limit: int
+) -> list[Due]:
+    """The next batch of due holdings in (maturity, id) order, locked; locked ones skipped."""
+    query = select(*_DUE_COLUMNS).where(
+        HOLDINGS.c.status == HoldingStatus.ACTIVE.value, HOLDINGS.c.maturity_date <= on
+    )
+    if after is not None:
+        query = query.where(tuple_(HOLDINGS.c.maturity_date, HOLDINGS.c.id) > after)
+    query = query.order_by(HOLDINGS.c.maturity_date, HOLDINGS.c.id).limit(limit)
+    return [_due(row) for row in session.execute(query.with_for_update(skip_locked=True))]
+
+
+def lock_due(session: Session, holding_id: str, *, on: date) -> list[Due]:
+    """One holding if it is due on ``on`` (a withdrawal settles its maturity first)."""
+    query = select(*_DUE_COLUMNS).where(
+        HOLDINGS.c.id == holding_id,
+        HOLDINGS.c.status == HoldingStatus.ACTIVE.value,
+        HOLDINGS.c.maturity_date <= on,
+    )
+    return [_due(row) for row in session.execute(query.with_for_update())]
+
+
+def line_json(line: InterestLine) -> dict[str, Any]:
+    return {
+        "principal_fen": line.principal_fen,
+        "rate": str(line.annual_rate),
+        "start": line.start.isoformat(),
+        "end": line.end.isoformat(),
+        "day_count": line.day_count.value,
+        "interest_fen": line.interest_fen,
+    }
+
+
+@dataclass
+class Settlement:
+    """What one batch writes, built from the pure engine before anything is written."""
+
+    on: date
+    now: datetime
+    rolled: list[dict[str, Any]] = field(default_factory=list)
+    closed: list[dict[str, Any]] = field(default_factory=list)
+    payouts: list[dict[str, Any]] = field(default_factory=list)
+    events: list[MaturedHolding] = field(default_factory=list)
+    rollover_legs: dict[str, int] = field(default_factory=dict)
+    return_legs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    rollover_interest: int = 0
+    return_interest: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def payout(self, due: Due, kind: PayoutKind, cycle: int, paid_on: date, **values: Any) -> None:
+        self.payouts.append(
+            {
+                "id": new_id(),
+                "holding_id": due.id,
+                "customer_id": due.customer_id,
+                "kind": kind,
+                "idempotency_key": f"{kind.value}:{cycle}",
+                "fingerprint": "maturity-job",
+                "cycle": cycle,
+                "paid_on": paid_on,
+                "created_at": self.now,
+                "entry_id": None,
+                **values,
+            }
+        )
+
+    def add(self, due: Due, pricing: Pricing) -> None:
+        if due.option is MaturityOption.ROLLOVER:
+            self._roll(due, pricing.products[due.product_id])
+        else:
+            self._return(due, pricing.demand(self.on))
+
+    def _roll(self, due: Due, rates: RateHistory) -> None:
+        chain = rollover(due.contract, until=self.on, rate_on=rates)
+        for step, item in enumerate(chain.steps):
+            self.payout(
+                due,
+                PayoutKind.ROLLOVER,
+                due.cycle + step,
+                item.payout.paid_on,
+                principal_fen=0,
+                interest_fen=item.payout.interest_fen,
+                tax_fen=item.payout.tax_fen,
+                remaining_fen=item.renewed.principal_fen,
+                lines=[line_json(line) for line in item.payout.lines],
+            )
+        new = chain.current
+        gained = new.principal_fen - due.contract.principal_fen
+        self.rolled.append(
+            {
+                "h_id": due.id,
+                "principal_fen": new.principal_fen,
+                "rate": str(new.annual_rate),
+                "value_date": new.value_date,
+                "maturity_date": new.maturity,
+                "cycle": due.cycle + len(chain.steps),
+                "updated_at": self.now,
+            }
+        )
+        if gained:
+            self.rollover_legs[ledger.holding_account_code(due.id)] = -gained
+            self.rollover_interest += gained
+        self.events.append(
+            MaturedHolding(
+                holding_id=due.id,
+                customer_id=due.customer_id,
+                kind=PayoutKind.ROLLOVER.value,
+                principal_fen=0,
+                interest_fen=gained,
+                new_principal_fen=new.principal_fen,
+            )
+        )
+
+    def _return(self, due: Due, demand: Decimal) -> None:
+        paid = maturity_payout(due.contract, on=self.on, demand_rate=demand)
+        self.payout(
+            due,
+            PayoutKind.MATURITY,
+            due.cycle,
+            self.on,
+            principal_fen=paid.principal_fen,
+            interest_fen=paid.interest_fen,
+            tax_fen=paid.tax_fen,
+            remaining_fen=0,
+            lines=[line_json(line) for line in paid.lines],
+        )
+        self.closed.append({"h_id": due.id, "updated_at": self.now, "closed_at": self.now})
+        self.return_legs[ledger.holding_account_code(due.id)] += paid.principal_fen
+        self.return_legs[ledger.customer_account_code(due.customer_id)] -= paid.net_fen
+        self.return_interest += paid.interest_fen
+        self.events.append(
+            MaturedHolding(
+                holding_id=due.id,
+                customer_id=due.customer_id,
+                kind=PayoutKind.MATURITY.value,
+                principal_fen=paid.principal_fen,
+                interest_fen=paid.interest_fen,
+                new_principal_fen=0,
+            )
+        )
+
+
+def plan(dues: Sequence[Due], pricing: Pricing, *, on: date, now: datetime) -> Settlement:
+    """Settle each holding with the pure engine; a holding it refuses is a failure, not a stop."""
+    result = Settlement(on, now)
+    for due in dues:
+        try:
+            result.add(due, pricing)
+        except GreenbankError as err:
+            result.failures.append((due.id, err.code))
+    return result
+
+
+_ROLL = (
+    update(HOLDINGS)
+    .where(HOLDINGS.c.id == bindparam("h_id"))
+    .values(
+        principal_fen=bindparam("principal_fen"),
+        rate=bindparam("rate"),
+        value_date=bindparam("value_date"),
+        maturity_date=bindparam("maturity_date"),
+        cycle=bindparam("cycle"),
+        partial_withdrawn=False,
+        updated_at=bindparam("updated_at"),
+    )
+)
+_CLOSE = (
+    update(HOLDINGS)
+    .where(HOLDINGS.c.id == bindparam("h_id"))
+    .values(
+        principal_fen=0,
+        status=HoldingStatus.CLOSED.value,
+        updated_at=bindparam("updated_at"),
+        closed_at=bindparam("closed_at"),
+    )
+)
+
+
+def _batch_key(code: str, on: date, ids: Iterable[str]) -> str:
+    digest = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+    return f"deposits:{code}:{on.isoformat()}:{digest}"
+
+
+def _post(
+    session: Session, clock: Clock, code: str, on: date, legs: dict[str, int], expense: int
+) -> str | None:
+    """One balanced entry for the batch: interest expense against the legs. None if empty."""
+    postings = [PostingSpec(account, amount) for account, amount in legs.items() if amount]
+    if expense:
+        postings.append(PostingSpec(INTEREST_EXPENSE, expense))
+    if len(postings) < 2:
+        return None
+    spec = EntrySpec(
+        code=code,
+        idempotency_key=_batch_key(code, on, legs),
+        postings=tuple(postings),
+        value_date=on,
+        description="定期存款到期批量处理" if code == EntryCode.MATURITY else "定期存款自动转存",
+        metadata={"business_date": on.isoformat(), "holdings": len(legs)},
+    )
+    return ledger.post_entry(session, clock=clock, spec=spec).id
+
+
+def write(session: Session, clock: Clock, result: Settlement) -> list[str]:
+    """Write a planned batch in the caller's transaction; returns the ledger entry ids."""
+    roll_entry = _post(
+        session,
+        clock,
+        EntryCode.ROLLOVER,
+        result.on,
+        result.rollover_legs,
+        result.rollover_interest,
+    )
+    return_entry = _post(
+        session, clock, EntryCode.MATURITY, result.on, result.return_legs, result.return_interest
+    )
+    for row in result.payouts:
+        row["entry_id"] = roll_entry if row["kind"] is PayoutKind.ROLLOVER else return_entry
+    if result.rolled:
+        session.execute(_ROLL, result.rolled)
+    if result.closed:
+        session.execute(_CLOSE, result.closed)
+    if result.payouts:
+        session.execute(insert(PAYOUTS), result.payouts)
+    entry_ids = [e for e in (roll_entry, return_entry) if e is not None]
+    if result.events:
+        publish(
+            session,
+            MaturityBatchProcessed(
+                business_date=result.on, entry_ids=entry_ids, holdings=result.events
+            ),
+            aggregate_type="deposit_maturity_batch",
+            aggregate_id=entry_ids[0] if entry_ids else new_id(),
+            clock=clock,
+        )
+    return entry_ids
+
+
+def settle(
+    session: Session, clock: Clock, dues: Sequence[Due], pricing: Pricing, on: date
+) -> Settlement:
+    """Plan and write ``dues`` (already locked) in the caller's transaction."""
+    result = plan(dues, pricing, on=on, now=clock.now())
+    write(session, clock, result)
+    return result
