@@ -232,7 +232,7 @@ def mirror(postings: Iterable[PostingSpec]) -> tuple[PostingSpec, ...]:
     return tuple(PostingSpec(leg.account, -leg.amount_fen) for leg in postings)
 
 
-def fingerprint(kind: str, **content: Any) -> str:
+def fingerprint(kind: str, /, **content: Any) -> str:
     """A stable SHA-256 of a request, so a replayed key can be told from a reused one."""
     canonical = json.dumps({"kind": kind, **content}, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()

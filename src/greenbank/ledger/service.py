@@ -14,7 +14,12 @@ from sqlalchemy.orm import Session
 from greenbank.clock import Clock, business_date
 from greenbank.ledger import domain
 from greenbank.ledger.accounts import (
+    CARD_CLEARING,
     CHART_OF_ACCOUNTS,
+    INTEREST_EXPENSE,
+    INTEREST_PAYABLE,
+    MARKETING_EXPENSE,
+    POINTS_LIABILITY,
     close_account,
     customer_account_code,
     ensure_chart_of_accounts,
@@ -103,7 +108,12 @@ def _post(
 
 
 __all__ = [
+    "CARD_CLEARING",
     "CHART_OF_ACCOUNTS",
+    "INTEREST_EXPENSE",
+    "INTEREST_PAYABLE",
+    "MARKETING_EXPENSE",
+    "POINTS_LIABILITY",
     "EntryCode",
     "EntrySpec",
     "PostingSpec",
