@@ -37,6 +37,7 @@ def readyz(container: ContainerDep) -> JSONResponse:
         checks["migrations"] = {
             "current": sorted(status.current),
             "head": sorted(status.heads),
+            "pending": sorted(status.pending),
             "at_head": status.at_head,
         }
         ready = status.at_head

@@ -35,7 +35,7 @@ def current_cmd() -> None:
         pass
     status = migration_status(container.engine)
     current = ", ".join(sorted(status.current)) or "(empty database)"
-    state = "up to date" if status.at_head else f"behind head {', '.join(sorted(status.heads))}"
+    state = "up to date" if status.at_head else f"pending: {', '.join(sorted(status.pending))}"
     console.print(f"{current} — {state}")
     container.close()
     if not status.at_head:
