@@ -86,7 +86,7 @@ def holding_detail(
         payouts = session.scalars(
             select(HoldingPayout)
             .where(HoldingPayout.holding_id == holding_id)
-            .order_by(HoldingPayout.created_at, HoldingPayout.id)
+            .order_by(HoldingPayout.paid_on, HoldingPayout.created_at, HoldingPayout.cycle)
         )
         holding, code, name = row
         return _view(holding, code, name, today, tuple(payouts))

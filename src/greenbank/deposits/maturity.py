@@ -23,7 +23,9 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from greenbank.bootstrap import Container
 from greenbank.clock import SHANGHAI, Clock, business_date
+from greenbank.config import Environment
 from greenbank.db import UowFactory, run_with_retry
 from greenbank.deposits.holdings_models import MaturityRun
 from greenbank.deposits.settlement import (
@@ -212,3 +214,12 @@ class MaturityScheduler:
                 log.exception("maturity run failed")
             wait = (next_run_at(now) - self._clock.now()).total_seconds()
             self._stop.wait(max(wait, 1.0))
+
+
+def start_maturity_scheduler(container: Container) -> MaturityScheduler | None:
+    """The server's scheduler, if ``deposits_maturity_scheduler`` allows it (unset: on, except
+    in the test environment)."""
+    enabled = container.settings.deposits_maturity_scheduler
+    if enabled is None:
+        enabled = container.settings.environment is not Environment.TEST
+    return MaturityScheduler(container.uow, container.clock).start() if enabled else None

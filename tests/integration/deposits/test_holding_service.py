@@ -235,9 +235,7 @@ def test_catch_up_rollover_chain_uses_the_rate_posted_on_each_maturity(
     assert (report.rolled_over, report.returned) == (1, 0)
     assert holding_balance(container, holding.id) == 1_005_382
     with container.uow() as unit:
-        steps = unit.session.scalars(
-            select(HoldingPayout).order_by(HoldingPayout.cycle)
-        ).all()
+        steps = unit.session.scalars(select(HoldingPayout).order_by(HoldingPayout.cycle)).all()
         current = unit.session.get_one(type(holding), holding.id)
         assert [(s.paid_on, s.interest_fen) for s in steps] == [
             (date(2026, 6, 2), 2_875),
