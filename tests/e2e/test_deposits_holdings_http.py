@@ -25,7 +25,7 @@ from greenbank.identity.service import staff_policy
 from greenbank.identity.sessions import PrincipalKind, TokenPolicy
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "deposits"))
-from holding_support import balance, open_funded_account  # noqa: E402
+from holding_support import balance, open_funded_account
 
 API = "/api/v1/deposits/holdings"
 LONG = TokenPolicy(access_ttl=timedelta(days=3650), refresh_ttl=timedelta(days=3651))

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from greenbank.bootstrap import Container
 from greenbank.cli.context import open_container
+from greenbank.cli.deposits_ops import run_maturity_command
 from greenbank.clock import SHANGHAI
 from greenbank.db import UowFactory
 from greenbank.deposits import catalogue
@@ -192,3 +193,4 @@ def _status_command(
 app.command("publish")(_status_command(catalogue.publish_product, "published"))
 app.command("pause")(_status_command(catalogue.pause_product, "paused"))
 app.command("retire")(_status_command(catalogue.retire_product, "retired"))
+app.command("run-maturity")(run_maturity_command)
