@@ -21,7 +21,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import Column
 
 from greenbank.config import Environment, Settings
-from greenbank.crypto import CryptoKeyStoreError, EnvKeyStore, FileKeyStore, KeyRing, init_keys
+from greenbank.crypto import (
+    CryptoError,
+    CryptoKeyStoreError,
+    EnvKeyStore,
+    FileKeyStore,
+    KeyRing,
+    init_keys,
+)
 from greenbank.crypto.keystore import KeyStore
 from greenbank.db import Base, run_with_retry
 from greenbank.errors import ConfigurationError
@@ -179,7 +186,11 @@ def _rotate_batch(
         for column, token in zip(et.columns, tokens, strict=True):
             if token is not None and keyring.needs_rotation(token):
                 where = {"table": et.table.name, "column": column.name, "record_id": str(key)}
-                token = keyring.encrypt_field(keyring.decrypt_field(token, **where), **where)
+                try:
+                    plain = keyring.decrypt_field(token, **where)
+                except CryptoError as err:  # a lost key or a tampered cell: stop, say which
+                    raise type(err)(f"{et.table.name}.{column.name} {key}: {err.detail}") from err
+                token = keyring.encrypt_field(plain, **where)
                 rotated += 1
             values["b_" + column.name] = token
         updates.append(values)

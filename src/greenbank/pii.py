@@ -192,6 +192,8 @@ class _Field:
 
 @dataclass(frozen=True)
 class _Spec:
+    """What the events of one mapped class need: where its tokens live and how to seal them."""
+
     table: str
     id_attr: str
     id_default: Callable[[], Any] | None
@@ -246,6 +248,7 @@ class _Spec:
 
 
 def _restore(session: Session | None, state: InstanceState[Any]) -> None:
+    """Put back the plaintexts ``seal`` swapped out, without marking them changed."""
     plains = session.info.get(_PENDING, {}).pop(state, None) if session is not None else None
     for attr, plain in (plains or {}).items():
         set_committed_value(state.obj(), attr, plain)

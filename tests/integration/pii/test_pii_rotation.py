@@ -14,6 +14,7 @@ from pii_support import ID_NUMBER, NAME, PHONE, bulk_customers, load, raw_row, r
 from sqlalchemy import Column, MetaData, String, Table, insert, select
 
 from greenbank.bootstrap import Container
+from greenbank.crypto import CryptoUnknownKeyVersion
 from greenbank.customers import registry
 from greenbank.db import Base
 from greenbank.keys import count_stale, key_status, rotate
@@ -95,12 +96,16 @@ def test_a_stopped_rotation_resumes_and_old_versions_decrypt_meanwhile(
     assert (again.version, again.new_version, again.rotated) == (3, True, 3 * ROWS)
 
 
-def test_unreadable_tokens_are_reported_not_rotated(container: Container) -> None:
+def test_an_unreadable_token_is_reported_and_stops_the_rotation_naming_its_cell(
+    container: Container,
+) -> None:
     customer_id = register(container)
     set_raw(container, customer_id, "address", "v1:9:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
     status = {f"{s.table}.{s.column}": s for s in key_status(container.engine, container.keyring)}
     assert status["customers.address"].other == 1 and status["customers.address"].total == 1
     assert count_stale(container.engine, container.keyring) == 1
+    with pytest.raises(CryptoUnknownKeyVersion, match=f"customers.address {customer_id}"):
+        rotate(container.engine, container.keyring)
 
 
 @pytest.fixture
