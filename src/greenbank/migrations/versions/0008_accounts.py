@@ -2,7 +2,7 @@
 review queue, velocity records, blacklist, idempotency keys, sandbox vendor calls).
 
 Revision ID: 0008
-Revises: 0001
+Revises: 0007
 Create Date: 2026-11-24
 """
 
@@ -16,9 +16,9 @@ from alembic import op
 from greenbank.db import UTCDateTime
 
 revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = ("0002", "0005")
+depends_on: str | Sequence[str] | None = None
 
 ID = sa.String(36)
 BIDX = sa.String(64)

@@ -1,7 +1,7 @@
 """Receipts: issued receipts, gapless number counters, verification attempts.
 
 Revision ID: 0010
-Revises: 0001
+Revises: 0009
 Create Date: 2026-11-24
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from greenbank.db import UTCDateTime
 
 revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

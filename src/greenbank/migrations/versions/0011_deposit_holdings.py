@@ -1,7 +1,7 @@
 """Deposits: holdings, their payouts and the daily maturity runs.
 
 Revision ID: 0011
-Revises: 0001
+Revises: 0010
 Create Date: 2026-11-24
 
 Only the products table (0004) is referenced by a foreign key. Declaring the ledger (0002) and
@@ -20,9 +20,9 @@ from alembic import op
 from greenbank.db import UTCDateTime
 
 revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = "0004"
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
