@@ -73,6 +73,7 @@ class AmlRules:
     near_window: timedelta = timedelta(days=7)
     near_min_count: int = 3
     device_max_identities: int = 3  # this many different customers on one device is an alert
+    device_window: timedelta = timedelta(days=30)  # applications from this far back are looked at
 
 
 @dataclass(frozen=True)
