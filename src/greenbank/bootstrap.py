@@ -27,6 +27,7 @@ MODEL_MODULES = (
     "greenbank.customers.models",
     "greenbank.identity.models",
     "greenbank.ledger.models",
+    "greenbank.carbon.models",
 )
 
 
