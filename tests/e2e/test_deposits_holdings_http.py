@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from greenbank.bootstrap import Container
 from greenbank.clock import FixedClock
@@ -23,6 +24,7 @@ from greenbank.deposits.maturity import run_maturity
 from greenbank.identity import sessions, staff
 from greenbank.identity.service import staff_policy
 from greenbank.identity.sessions import PrincipalKind, TokenPolicy
+from greenbank.receipts.models import Receipt
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "deposits"))
 from holding_support import balance, open_funded_account
@@ -95,6 +97,13 @@ def test_buy_each_demo_product_and_see_it(
     )
     assert refused.status_code == 409 and refused.json()["code"] == "insufficient_funds"
     assert client.get(API).status_code == 401
+    with container.uow() as unit:
+        receipts = unit.session.scalars(select(Receipt).order_by(Receipt.sequence)).all()
+        assert [r.receipt_no for r in receipts][:2] == ["RP20260302000001", "RP20260302000002"]
+        assert len(receipts) == 6 and {r.source_type for r in receipts} == {
+            "deposits.deposit_purchase"
+        }
+        assert receipts[0].payer_name == "张*" and receipts[0].amount_fen == 1_000_000
 
 
 def test_trial_then_early_full_and_partial_withdrawals(
@@ -119,6 +128,11 @@ def test_trial_then_early_full_and_partial_withdrawals(
         f"{API}/{full['id']}/withdrawals", json={}, headers={**auth, "Idempotency-Key": "w1"}
     )
     assert done.status_code == 201 and done.json()["payout"]["interest_fen"] == 547
+    with container.uow() as unit:
+        receipt = unit.session.scalars(
+            select(Receipt).where(Receipt.type == "early_withdrawal")
+        ).one()
+        assert (receipt.amount_fen, receipt.payee_name) == (1_000_547, "张*")
     assert done.json()["holding_status"] == "closed"
     partial = {"amount_fen": 2_000_000}
     trial = client.post(f"{API}/{part['id']}/withdrawal-trial", json=partial, headers=auth).json()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Response, status
 
 from greenbank.api.deps import ContainerDep
 from greenbank.deposits import holdings_queries
@@ -22,11 +22,12 @@ from greenbank.deposits.holdings_schemas import (
     WithdrawalIn,
 )
 from greenbank.deposits.interest import accrued_interest, expected_interest
-from greenbank.deposits.purchase import purchase
+from greenbank.deposits.purchase import Receipting, purchase
 from greenbank.deposits.router import _problems
 from greenbank.deposits.schemas import WithdrawalOut
 from greenbank.deposits.withdrawal import withdraw, withdrawal_quote
 from greenbank.identity.deps import CurrentCustomer
+from greenbank.receipts.runtime import runtime
 
 router = APIRouter(prefix="/api/v1/deposits/holdings", tags=["deposit holdings"])
 
@@ -40,6 +41,15 @@ IdempotencyKey = Annotated[
     ),
 ]
 HoldingPath = Annotated[str, Path(max_length=36, description="Holding id.")]
+
+
+def receipting(container: ContainerDep) -> Receipting:
+    """Every purchase and withdrawal over HTTP issues its electronic receipt."""
+    rt = runtime(container)
+    return Receipting(rt.bank_name, rt.code_key)
+
+
+ReceiptingDep = Annotated[Receipting, Depends(receipting)]
 
 
 @router.post(
@@ -75,6 +85,7 @@ def buy(
     container: ContainerDep,
     key: IdempotencyKey,
     response: Response,
+    receipts: ReceiptingDep,
 ) -> HoldingOut:
     result = purchase(
         uow=container.uow,
@@ -84,6 +95,7 @@ def buy(
         amount_fen=body.amount_fen,
         idempotency_key=key,
         maturity_option=body.maturity_option,
+        receipting=receipts,
     )
     if result.replayed:
         response.status_code = status.HTTP_200_OK
@@ -177,6 +189,7 @@ def withdraw_now(
     container: ContainerDep,
     key: IdempotencyKey,
     response: Response,
+    receipts: ReceiptingDep,
 ) -> WithdrawalDoneOut:
     result = withdraw(
         uow=container.uow,
@@ -185,6 +198,7 @@ def withdraw_now(
         holding_id=holding_id,
         amount_fen=body.amount_fen,
         idempotency_key=key,
+        receipting=receipts,
     )
     if result.replayed:
         response.status_code = status.HTTP_200_OK

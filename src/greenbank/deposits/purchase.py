@@ -27,6 +27,7 @@ from greenbank.accounts.models import AccountStatus
 from greenbank.audit.service import record
 from greenbank.bus import publish
 from greenbank.clock import Clock
+from greenbank.customers.models import Customer
 from greenbank.db import UowFactory, run_with_retry
 from greenbank.deposits.catalogue import check_purchase, product_by_code, reserve_quota
 from greenbank.deposits.events import DepositPurchased
@@ -40,6 +41,8 @@ from greenbank.errors import Conflict, GreenbankError, ValidationFailed
 from greenbank.ids import new_id
 from greenbank.ledger import service as ledger
 from greenbank.ledger.domain import EntryCode, EntrySpec
+from greenbank.receipts.issue import PartyIn, ReceiptRequest, issue_receipt
+from greenbank.receipts.render import ReceiptType
 
 T = TypeVar("T")
 MAX_KEY_LENGTH = 100
@@ -86,8 +89,16 @@ def check_key(key: str) -> str:
     return key
 
 
-def lock_class2_account(session: Session, customer_id: str, *, purpose: str) -> str:
-    """Lock the customer's Class II account row and return its ledger account code.
+@dataclass(frozen=True, slots=True)
+class Class2:
+    """The customer's Class II account as a money command needs it."""
+
+    ledger_code: str
+    account_number: str
+
+
+def lock_class2_account(session: Session, customer_id: str, *, purpose: str) -> Class2:
+    """Lock the customer's Class II account row (the first lock of every money command).
 
     A purchase (``purpose="debit"``) needs an ``active`` account; money coming back
     (``"credit"``) is also allowed into a ``restricted`` one, whose money may still go out to
@@ -99,7 +110,54 @@ def lock_class2_account(session: Session, customer_id: str, *, purpose: str) -> 
         allowed.add(AccountStatus.RESTRICTED.value)
     if account.status not in allowed:
         raise AccountNotActive(status=account.status)
-    return ledger.customer_account_code(customer_id)
+    return Class2(ledger.customer_account_code(customer_id), account.account_number)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipting:
+    """What issuing a receipt needs from the process (``receipts.runtime``). Services given
+    ``None`` issue no receipt (scripts, benchmarks of the posting path alone)."""
+
+    bank_name: str
+    code_key: bytes
+
+
+def issue_receipt_for(
+    session: Session,
+    clock: Clock,
+    receipting: Receipting | None,
+    *,
+    kind: ReceiptType,
+    source_id: str,
+    customer_id: str,
+    class2: Class2,
+    amount_fen: int,
+    serial_no: str,
+    **printed: Any,
+) -> None:
+    """The receipt of a purchase (balance -> deposit) or a payout (deposit -> balance), in the
+    posting transaction: the number, the row and the seal request commit with the money."""
+    if receipting is None:
+        return
+    name = session.get_one(Customer, customer_id).name or customer_id
+    balance = PartyIn(name=name, account=class2.account_number, bank=receipting.bank_name)
+    deposit = balance.model_copy(update={"bank": f"{receipting.bank_name}（定期）"})
+    payer, payee = (
+        (balance, deposit) if kind is ReceiptType.DEPOSIT_PURCHASE else (deposit, balance)
+    )
+    request = ReceiptRequest(
+        type=kind,
+        source_type=f"deposits.{kind.value}",
+        source_id=source_id,
+        customer_id=customer_id,
+        time=clock.now(),
+        serial_no=serial_no,
+        payer=payer,
+        payee=payee,
+        amount_fen=amount_fen,
+        **printed,
+    )
+    issue_receipt(session, request, clock=clock, code_key=receipting.code_key)
 
 
 def audited(
@@ -176,6 +234,7 @@ def purchase(
     amount_fen: int,
     idempotency_key: str,
     maturity_option: MaturityOption | None = None,
+    receipting: Receipting | None = None,
 ) -> PurchaseResult:
     """Buy ``amount_fen`` of ``product_code`` today; a retried key returns the first result."""
     key = check_key(idempotency_key)
@@ -196,6 +255,7 @@ def purchase(
                 key=key,
                 print_=print_,
                 wanted=maturity_option,
+                receipting=receipting,
             )
             unit.commit()
             return result
@@ -221,6 +281,7 @@ def _purchase(
     key: str,
     print_: str,
     wanted: MaturityOption | None,
+    receipting: Receipting | None,
 ) -> PurchaseResult:
     class2 = lock_class2_account(session, customer_id, purpose="debit")
     replayed = _replay(session, customer_id, key, print_)
@@ -242,7 +303,7 @@ def _purchase(
         spec=EntrySpec.transfer(
             code=EntryCode.DEPOSIT_PURCHASE,
             idempotency_key=f"deposits:purchase:{holding_id}",
-            debit=class2,
+            debit=class2.ledger_code,
             credit=ledger.holding_account_code(holding_id),
             amount_fen=amount_fen,
             description=f"定期存款购买 {product_code}",
@@ -273,7 +334,6 @@ def _purchase(
         closed_at=None,
     )
     session.add(holding)
-    # The receipt: receipts consume this event (payer, payee, amount, date travel over the bus).
     publish(
         session,
         DepositPurchased(
@@ -288,6 +348,23 @@ def _purchase(
         aggregate_id=holding_id,
         headers={"idempotency_key": key},
         clock=clock,
+    )
+    # Last: the receipt counter is one row per day that every purchase queues on until commit.
+    issue_receipt_for(
+        session,
+        clock,
+        receipting,
+        kind=ReceiptType.DEPOSIT_PURCHASE,
+        source_id=holding_id,
+        customer_id=customer_id,
+        class2=class2,
+        amount_fen=amount_fen,
+        serial_no=entry.id,
+        product=product.name,
+        term=contract.term.label,
+        rate=contract.annual_rate,
+        value_date=contract.value_date,
+        maturity_date=contract.maturity,
     )
     session.flush()
     return PurchaseResult(holding, product.code, product.name, replayed=False)

@@ -36,9 +36,11 @@ from greenbank.deposits.interest import Holding, rollover
 from greenbank.deposits.models import Product
 from greenbank.deposits.purchase import (
     IdempotencyKeyReused,
+    Receipting,
     audited,
     check_key,
     fingerprint,
+    issue_receipt_for,
     lock_class2_account,
 )
 from greenbank.deposits.rates import demand_rates, product_rates
@@ -49,6 +51,7 @@ from greenbank.ids import new_id
 from greenbank.ledger import service as ledger
 from greenbank.ledger.accounts import INTEREST_EXPENSE
 from greenbank.ledger.domain import EntryCode, EntrySpec, PostingSpec
+from greenbank.receipts.render import ReceiptType
 
 _PAYOUT_KIND = {
     WithdrawalKind.FULL_EARLY: PayoutKind.FULL_EARLY,
@@ -136,6 +139,7 @@ def withdraw(
     holding_id: str,
     amount_fen: int | None,
     idempotency_key: str,
+    receipting: Receipting | None = None,
 ) -> WithdrawalResult:
     """Withdraw today, in full (``amount_fen`` None) or in part; a retried key replays."""
     key = f"customer:{check_key(idempotency_key)}"
@@ -144,7 +148,7 @@ def withdraw(
     def attempt() -> WithdrawalResult:
         with uow() as unit:
             result = _withdraw(
-                unit.session, clock, customer_id, holding_id, amount_fen, key, print_
+                unit.session, clock, customer_id, holding_id, amount_fen, key, print_, receipting
             )
             unit.commit()
             return result
@@ -181,6 +185,7 @@ def _withdraw(
     amount_fen: int | None,
     key: str,
     print_: str,
+    receipting: Receipting | None,
 ) -> WithdrawalResult:
     class2 = lock_class2_account(session, customer_id, purpose="credit")
     replayed = _replay(session, holding_id, key, print_)
@@ -199,7 +204,7 @@ def _withdraw(
     legs = [PostingSpec(ledger.holding_account_code(holding.id), paid.principal_fen)]
     if paid.interest_fen:
         legs.append(PostingSpec(INTEREST_EXPENSE, paid.interest_fen))
-    legs.append(PostingSpec(class2, -paid.net_fen))
+    legs.append(PostingSpec(class2.ledger_code, -paid.net_fen))
     kind = _PAYOUT_KIND[quote.kind]
     entry = ledger.post_entry(
         session,
@@ -257,5 +262,25 @@ def _withdraw(
         headers={"idempotency_key": key},
         clock=clock,
     )
+    issue_receipt_for(
+        session,
+        clock,
+        receipting,
+        kind=ReceiptType.MATURITY if kind is PayoutKind.MATURITY else ReceiptType.EARLY_WITHDRAWAL,
+        source_id=payout_id,
+        customer_id=customer_id,
+        class2=class2,
+        amount_fen=paid.net_fen,
+        serial_no=entry.id,
+        product=product_name(session, holding.product_id),
+        term=holding.term.label,
+        rate=holding.rate,
+        value_date=holding.value_date,
+        maturity_date=holding.maturity_date,
+    )
     session.flush()
     return WithdrawalResult(payout, holding, replayed=False)
+
+
+def product_name(session: Session, product_id: str) -> str:
+    return session.get_one(Product, product_id).name
