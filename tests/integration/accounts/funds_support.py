@@ -102,12 +102,24 @@ class World:
         return self.rt.rail
 
     def top_up(self, amount_fen: int, key: str | None = None, **kw: str) -> TransferOut:
-        return top_up(self.container.uow, self.rt, customer_id=self.customer_id,
-                      amount_fen=amount_fen, idempotency_key=key or new_id(), **kw)  # fmt: skip
+        return top_up(
+            self.container.uow,
+            self.rt,
+            customer_id=self.customer_id,
+            amount_fen=amount_fen,
+            idempotency_key=key or new_id(),
+            **kw,
+        )
 
     def withdraw(self, amount_fen: int, key: str | None = None, **kw: str) -> TransferOut:
-        return withdraw(self.container.uow, self.rt, customer_id=self.customer_id,
-                        amount_fen=amount_fen, idempotency_key=key or new_id(), **kw)  # fmt: skip
+        return withdraw(
+            self.container.uow,
+            self.rt,
+            customer_id=self.customer_id,
+            amount_fen=amount_fen,
+            idempotency_key=key or new_id(),
+            **kw,
+        )
 
     def settle(self) -> list[TransferOut]:
         """Let the rail's latency pass and ask it about everything still processing."""
