@@ -3,11 +3,6 @@
 Revision ID: 0011
 Revises: 0010
 Create Date: 2026-11-24
-
-Only the products table (0004) is referenced by a foreign key. Declaring the ledger (0002) and
-accounts (0008) branches as dependencies too makes Alembic 1.x fail ``upgrade heads`` from an
-empty database (KeyError '0001' in its head bookkeeping), so they are left out: nothing here
-needs their tables to exist first.
 """
 
 from __future__ import annotations
