@@ -28,6 +28,7 @@ MODEL_MODULES = (
     "greenbank.identity.models",
     "greenbank.ledger.models",
     "greenbank.carbon.models",
+    "greenbank.rewards.models",
 )
 
 
