@@ -13,7 +13,11 @@ app = typer.Typer(help="Demo data for trying greenbank locally.")
 console = Console()
 
 # Each module exposes ``seed(container) -> list[str]`` (what it created); running twice is a no-op.
-SEED_MODULES: tuple[str, ...] = ("greenbank.demo", "greenbank.deposits.seed")
+SEED_MODULES: tuple[str, ...] = (
+    "greenbank.demo",
+    "greenbank.deposits.seed",
+    "greenbank.accounts.seed",
+)
 
 
 @app.command("seed")
