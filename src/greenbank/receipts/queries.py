@@ -106,21 +106,21 @@ def daily_figures(session: Session, date_from: date, date_to: date) -> list[DayF
         select(
             ReceiptVerification.business_date,
             ReceiptVerification.method,
-            ReceiptVerification.outcome == "ok",
+            ReceiptVerification.outcome,
             func.count(),
         )
         .where(ReceiptVerification.business_date.between(date_from, date_to))
         .group_by(
             ReceiptVerification.business_date,
             ReceiptVerification.method,
-            ReceiptVerification.outcome == "ok",
+            ReceiptVerification.outcome,
         )
     )
-    for d, method, ok, count in checks:
+    for d, method, outcome, count in checks:
         figures = day(d)
         if method == "download":
             figures.downloads += count
-        elif ok:
+        elif outcome == "ok":
             figures.verified += count
         else:
             figures.verification_failed += count
