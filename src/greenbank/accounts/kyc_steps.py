@@ -1,4 +1,4 @@
-"""The KYC steps of an application: ID card (OCR, confirmation, 联网核查), face, bound card.
+"""The KYC steps of an application: ID card (OCR, confirmation, 联网核查) and face.
 
 Each step follows ``onboarding``'s pattern: read in a short transaction, call the vendor with
 no transaction open, apply the answer in a second transaction that re-checks the version.

@@ -12,7 +12,8 @@ that calls a vendor reads the application in one short transaction, calls the ve
 transaction open, then applies the answer in a second transaction that re-checks the
 application's ``version``; a vendor timeout or error changes nothing (``provider_unavailable``),
 so the same request can simply be retried. Every outcome, refusals included, leaves an audit
-line. The ID, face and card steps are in ``kyc_steps``; submit and staff review in ``review``.
+line. The ID and face steps are in ``kyc_steps``, the card in ``card_steps``, submit and
+staff review in ``review``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Anti-fraud decision at the end of an application: approve, send to a person, or refuse.
 
-:func:`assess` is pure (worked examples in the unit tests); :func:`gather` reads the facts from
-the database. Rules, most serious first (docs/domain-rules.md, 银发〔2019〕85号):
+:func:`assess` is pure (worked examples in the unit tests); the functions below it read and
+record the facts (velocity, blacklist) in the database. Rules, most serious first
+(docs/domain-rules.md, 银发〔2019〕85号):
 
 =====================================  ===========  ===============================
 fact                                   outcome      code / reason
