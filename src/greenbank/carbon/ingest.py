@@ -13,36 +13,31 @@ returns ``duplicate`` carrying the first answer (``first``), and credits nothing
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from greenbank.carbon.catalog import load_catalog
-from greenbank.carbon.domain import MG_PER_G
-from greenbank.carbon.expr import plain
+from greenbank.carbon.ingest_rows import (
+    entry_row,
+    event_key,
+    event_row,
+    fingerprint,
+    rejection_row,
+)
 from greenbank.carbon.models import (
     ACCEPTED,
-    ACCOUNTS,
     CONSENTS,
     COUNTERS,
-    CREDIT,
-    ENTRIES,
     EVENTS,
     REJECTED,
-    REJECTIONS,
 )
 from greenbank.carbon.pipeline import (
-    MAX_ID_CHARS,
-    Accepted,
     ConsentInterval,
     ConsentKey,
     CounterKey,
@@ -55,18 +50,22 @@ from greenbank.carbon.pipeline import (
     Usage,
     run_pipeline,
 )
-from greenbank.carbon.points import DEFAULT_MG_PER_POINT, award_points, level_for
+from greenbank.carbon.store import (
+    AccountTotals,
+    chunks,
+    insert_rows,
+    lock_accounts,
+    save_accounts,
+    save_counters,
+)
 from greenbank.clock import Clock, business_date
 from greenbank.db import UowFactory, run_with_retry
 from greenbank.ids import new_id
 
-MG_PER_POINT = DEFAULT_MG_PER_POINT
 BANK_SOURCE = "bank"  # the bank's own channels; partners use their partner id
 # Refusals that consume the key: a retry must get the same answer. Malformed and unknown-scenario
 # events do not, so the sender can correct and resend them.
 CONSUMING = frozenset({Reason.LATE_EVENT, Reason.FUTURE_EVENT, Reason.UNCONSENTED, Reason.OVER_CAP})
-_CHUNK = 500
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,15 +94,6 @@ class IngestResult:
     provisional: bool = False
     capped: bool = False
     first: FirstAnswer | None = None  # on a duplicate of an event ingested earlier
-
-
-@dataclass
-class _Account:
-    lifetime_mg: int
-    carried_mg: int
-    points_earned: int
-    points_balance: int
-    changed: bool = False
 
 
 def ingest_events(
@@ -139,9 +129,9 @@ def ingest_in_session(
     """The same, inside the caller's transaction (bus consumers); the caller commits."""
     now = clock.now()
     items = list(events)
-    keys = [_key(event) for event in items]
+    keys = [event_key(event) for event in items]
     customers = sorted({e.customer_ref for e, k in zip(items, keys, strict=True) if k})
-    accounts = _lock_accounts(session, customers)
+    accounts = lock_accounts(session, customers)
     known = _known(session, [k for k in keys if k])
     results: dict[int, IngestResult] = {}
     rejection_rows: list[dict[str, Any]] = []
@@ -153,7 +143,7 @@ def ingest_in_session(
         if key and first is not None and first[0] == fingerprint(event):
             results[index] = _replay(index, key, first[1])
             rejection_rows.append(
-                _rejection_row(event, Reason.DUPLICATE, results[index].detail or "", now)
+                rejection_row(event, Reason.DUPLICATE, results[index].detail or "", now)
             )
             continue
         if key and first is not None:
@@ -175,19 +165,12 @@ def ingest_in_session(
     for accepted in outcome.accepted:
         index = positions[id(accepted.event)].pop(0)
         event_id, entry_id = new_id(), new_id()
-        account = accounts[accepted.event.customer_ref]
-        points, account.carried_mg = award_points(
-            account.carried_mg, accepted.credited_mg, MG_PER_POINT
-        )
-        account.lifetime_mg += accepted.credited_mg
-        account.points_earned += points
-        account.points_balance += points
-        account.changed = True
-        event_rows.append(_event_row(event_id, accepted.event, now, accepted, None))
+        points = accounts[accepted.event.customer_ref].add(accepted.credited_mg)
+        event_rows.append(event_row(event_id, accepted.event, now, accepted, None))
         row_id = catalog.row_ids[
             (accepted.event.scenario, accepted.computation.methodology_version)
         ]
-        entry_rows.append(_entry_row(entry_id, event_id, row_id, accepted, points, now))
+        entry_rows.append(entry_row(entry_id, event_id, row_id, accepted, points, now))
         results[index] = IngestResult(
             index=index,
             source=accepted.event.source,
@@ -205,75 +188,20 @@ def ingest_in_session(
         stored_id = None
         if rejected.reason in CONSUMING:
             stored_id = new_id()
-            event_rows.append(_event_row(stored_id, rejected.event, now, None, rejected))
-        rejection_rows.append(_rejection_row(rejected.event, rejected.reason, rejected.detail, now))
-        key = _key(rejected.event)
+            event_rows.append(event_row(stored_id, rejected.event, now, None, rejected))
+        rejection_rows.append(rejection_row(rejected.event, rejected.reason, rejected.detail, now))
+        key = event_key(rejected.event)
         earlier = known.get(key) if key and rejected.reason is Reason.DUPLICATE else None
         results[index] = _rejected_result(
             index, rejected, stored_id, earlier[1] if earlier else None
         )
-    _write(session, event_rows, entry_rows, rejection_rows)
-    _save_counters(session, outcome.counters, context.counters)
-    _save_accounts(session, accounts, now)
+    insert_rows(session, event_rows, entry_rows, rejection_rows)
+    save_counters(session, outcome.counters, context.counters)
+    save_accounts(session, accounts, now)
     return [results[index] for index in range(len(items))]
 
 
-def fingerprint(event: RawEvent) -> str:
-    """What must match for a resent key to count as the same event."""
-    body = json.dumps(
-        [event.customer_ref, event.scenario, event.occurred_at.isoformat(), json_inputs(event)],
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-def json_inputs(event: RawEvent) -> dict[str, Any]:
-    inputs = event.inputs if isinstance(event.inputs, Mapping) else {}
-    return {
-        str(k): v if isinstance(v, str | int | bool | None) else str(v) for k, v in inputs.items()
-    }
-
-
-def chunks(values: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 # -- reading the context ---------------------------------------------------------------------
-
-
-def _key(event: object) -> EventKey | None:
-    """The event's key when it is well-formed enough to have one (else ``validate`` refuses it)."""
-    if not isinstance(event, RawEvent):
-        return None
-    fields = (event.source, event.source_event_id, event.customer_ref, event.scenario)
-    if not all(isinstance(f, str) and 0 < len(f) <= MAX_ID_CHARS for f in fields):
-        return None
-    if not isinstance(event.occurred_at, datetime) or event.occurred_at.utcoffset() is None:
-        return None
-    return event.key
-
-
-def _lock_accounts(session: Session, customers: Sequence[str]) -> dict[str, _Account]:
-    accounts: dict[str, _Account] = {}
-    table = ACCOUNTS
-    for part in chunks(customers):
-        query = (
-            select(
-                table.c.customer_id,
-                table.c.lifetime_mg,
-                table.c.carried_mg,
-                table.c.points_earned,
-                table.c.points_balance,
-            )
-            .where(table.c.customer_id.in_(part))
-            .order_by(table.c.customer_id)
-            .with_for_update()
-        )
-        for row in session.execute(query):
-            accounts[row[0]] = _Account(*row[1:])
-    return accounts
 
 
 def _known(session: Session, keys: Iterable[EventKey]) -> dict[EventKey, tuple[str, FirstAnswer]]:
@@ -316,14 +244,14 @@ def _consents(
 
 
 def _counters(
-    session: Session, events: Sequence[RawEvent], accounts: Mapping[str, _Account]
+    session: Session, events: Sequence[RawEvent], accounts: Mapping[str, AccountTotals]
 ) -> dict[CounterKey, Usage]:
     """The counters the batch may read: its customers' day, month and lifetime windows."""
     customers: set[str] = set()
     periods = {"lifetime"}
     months: set[str] = set()
     for event in events:
-        if _key(event) is None or event.customer_ref not in accounts:
+        if event_key(event) is None or event.customer_ref not in accounts:
             continue
         customers.add(event.customer_ref)
         day = business_date(event.occurred_at)
@@ -348,93 +276,6 @@ def _counters(
     return found
 
 
-# -- writing the outcome ---------------------------------------------------------------------
-
-
-def _event_row(
-    event_id: str,
-    event: RawEvent,
-    now: datetime,
-    accepted: Accepted | None,
-    rejected: Rejected | None,
-) -> dict[str, Any]:
-    inputs = (
-        {k: v if isinstance(v, str) else plain(v) for k, v in accepted.computation.inputs.items()}
-        if accepted is not None
-        else json_inputs(event)
-    )
-    return {
-        "id": event_id,
-        "source": event.source,
-        "source_event_id": event.source_event_id,
-        "customer_id": event.customer_ref,
-        "scenario": event.scenario,
-        "occurred_at": event.occurred_at,
-        "received_at": event.received_at or now,
-        "status": ACCEPTED if accepted is not None else REJECTED,
-        "reason": rejected.reason.value if rejected is not None else None,
-        "detail": rejected.detail[:500] if rejected is not None else None,
-        "inputs": inputs,
-        "fingerprint": fingerprint(event),
-        "credited_mg": accepted.credited_mg if accepted is not None else 0,
-    }
-
-
-def _entry_row(
-    entry_id: str, event_id: str, methodology_id: str, a: Accepted, points: int, now: datetime
-) -> dict[str, Any]:
-    computation = a.computation
-    explanation = computation.explanation
-    if a.capped:
-        explanation += f"; credited {plain(_grams(a.credited_mg))} g (daily cap reached)"
-    return {
-        "id": entry_id,
-        "customer_id": a.event.customer_ref,
-        "scenario": a.event.scenario,
-        "kind": CREDIT,
-        "event_id": event_id,
-        "methodology_id": methodology_id,
-        "methodology_version": computation.methodology_version,
-        "co2e_mg": a.credited_mg,
-        "computed_mg": computation.co2e_mg,
-        "capped": a.capped,
-        "provisional": computation.provisional,
-        "parameters": {p.name: plain(p.value) for p in computation.parameters},
-        "explanation": explanation[:1000],
-        "business_date": a.business_date,
-        "points": points,
-        "created_at": now,
-        "run_id": None,
-    }
-
-
-def _grams(mg: int) -> Decimal:
-    return Decimal(mg) / MG_PER_G
-
-
-def _rejection_row(event: object, reason: Reason, detail: str, now: datetime) -> dict[str, Any]:
-    fields = {
-        name: value if isinstance(value, str) and len(value) <= MAX_ID_CHARS else None
-        for name in ("source", "source_event_id", "customer_ref", "scenario")
-        for value in [getattr(event, name, None)]
-    }
-    payload: dict[str, Any] = {"type": type(event).__name__}
-    if isinstance(event, RawEvent):
-        payload["occurred_at"] = str(event.occurred_at)
-        payload["inputs"] = json_inputs(event) if isinstance(event.inputs, Mapping) else None
-    return {
-        "id": new_id(),
-        "received_at": now,
-        "source": fields["source"],
-        "source_event_id": fields["source_event_id"],
-        "customer_id": fields["customer_ref"],
-        "scenario": fields["scenario"],
-        "reason": reason.value,
-        "detail": detail[:500],
-        "payload": payload,
-    }
-
-
 def _replay(index: int, key: EventKey, first: FirstAnswer) -> IngestResult:
     return IngestResult(
         index=index,
@@ -451,7 +292,7 @@ def _replay(index: int, key: EventKey, first: FirstAnswer) -> IngestResult:
 def _rejected_result(
     index: int, rejected: Rejected, event_id: str | None, first: FirstAnswer | None
 ) -> IngestResult:
-    key = _key(rejected.event)
+    key = event_key(rejected.event)
     return IngestResult(
         index=index,
         source=key[0] if key else None,
@@ -461,96 +302,4 @@ def _rejected_result(
         detail=rejected.detail,
         event_id=event_id or (first.event_id if first else None),
         first=first,
-    )
-
-
-def _write(
-    session: Session,
-    events: list[dict[str, Any]],
-    entries: list[dict[str, Any]],
-    rejections: list[dict[str, Any]],
-) -> None:
-    """Core executemany inserts: the hot path creates no ORM objects."""
-    for table, rows in (
-        (EVENTS, events),
-        (ENTRIES, entries),
-        (REJECTIONS, rejections),
-    ):
-        if rows:
-            session.execute(insert(table), rows)
-
-
-def _save_counters(
-    session: Session, changed: Mapping[CounterKey, Usage], before: Mapping[CounterKey, Usage]
-) -> None:
-    table = COUNTERS
-    updates: list[dict[str, Any]] = []
-    inserts: list[dict[str, Any]] = []
-    for key, usage in changed.items():
-        row = {
-            "b_customer": key.customer_ref,
-            "b_scenario": key.scenario,
-            "b_period": key.window,
-            "b_events": usage.events,
-            "b_mg": usage.co2e_mg,
-        }
-        (updates if key in before else inserts).append(row)
-    if updates:
-        session.execute(
-            update(table)
-            .where(
-                table.c.customer_id == bindparam("b_customer"),
-                table.c.scenario == bindparam("b_scenario"),
-                table.c.period == bindparam("b_period"),
-            )
-            .values(events=bindparam("b_events"), co2e_mg=bindparam("b_mg")),
-            updates,
-            execution_options={"synchronize_session": False},
-        )
-    if inserts:
-        session.execute(
-            insert(table),
-            [
-                {
-                    "customer_id": r["b_customer"],
-                    "scenario": r["b_scenario"],
-                    "period": r["b_period"],
-                    "events": r["b_events"],
-                    "co2e_mg": r["b_mg"],
-                }
-                for r in inserts
-            ],
-        )
-
-
-def _save_accounts(session: Session, accounts: Mapping[str, _Account], now: datetime) -> None:
-    rows = [
-        {
-            "b_customer": customer,
-            "b_lifetime": account.lifetime_mg,
-            "b_carried": account.carried_mg,
-            "b_earned": account.points_earned,
-            "b_balance": account.points_balance,
-            "b_level": level_for(account.lifetime_mg).level.code,
-            "b_now": now,
-        }
-        for customer, account in accounts.items()
-        if account.changed
-    ]
-    if not rows:
-        return
-    table = ACCOUNTS
-    session.execute(
-        update(table)
-        .where(table.c.customer_id == bindparam("b_customer"))
-        .values(
-            lifetime_mg=bindparam("b_lifetime"),
-            carried_mg=bindparam("b_carried"),
-            points_earned=bindparam("b_earned"),
-            points_balance=bindparam("b_balance"),
-            level=bindparam("b_level"),
-            updated_at=bindparam("b_now"),
-        ),
-        rows,
-        execution_options={"synchronize_session": False},
     )

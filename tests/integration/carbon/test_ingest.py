@@ -155,5 +155,7 @@ def test_events_of_customers_without_an_account_are_unconsented(carbon: Containe
 
 def test_a_disabled_scenario_has_no_methodology(carbon: Container) -> None:
     open_with(carbon, "c1", scenarios=["nev_trip"])
-    [result] = _ingest(carbon, event("n1", "c1", "nev_trip", carbon.clock.now(), {"distance_km": 1}))
+    [result] = _ingest(
+        carbon, event("n1", "c1", "nev_trip", carbon.clock.now(), {"distance_km": 1})
+    )
     assert result.reason == "no_methodology"
