@@ -288,3 +288,24 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
     assert f"{BASE}/{{application_id}}/card/code" in spec["paths"]
     assert "/api/v1/staff/applications/{application_id}/review" in spec["paths"]
     assert json.dumps(spec).count("provider_unavailable") >= 5
+
+
+def test_a_replayed_upload_keeps_no_plaintext(
+    client: TestClient, clock: FixedClock, container: Container
+) -> None:
+    me = applicant(client, clock, "wang_xiaoming")
+    me.start()
+    files = {
+        "front": ("f.json", sandbox_payload("wang_xiaoming", "front")),
+        "back": ("b.json", sandbox_payload("wang_xiaoming", "back")),
+    }
+    first = me.post("/id-card", files=files, headers={"Idempotency-Key": "up-1"})
+    assert first.json()["recognised"]["id_number"] == "440106199003071231"
+    replay = me.post("/id-card", files=files, headers={"Idempotency-Key": "up-1"})
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["recognised"]["id_number"] == "440106********1231"
+    other = me.post("/submit", headers={"Idempotency-Key": "up-1"})
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+    with container.engine.connect() as conn:
+        stored = conn.execute(text("SELECT body FROM account_idempotency_keys")).scalar_one()
+    assert "440106199003071231" not in str(stored) and "王小明" not in str(stored)

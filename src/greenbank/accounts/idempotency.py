@@ -46,7 +46,10 @@ def replay_or_run(
     request_fingerprint: str,
     run: Callable[[], dict[str, Any]],
     status_code: int = 200,
+    redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Answer:
+    """Run the request once per key; ``redact`` masks what is kept for a replay (the stored
+    answer is plain JSON, so it must not hold personal data in the clear)."""
     if key is None:
         return Answer(status_code, run())
     with uow() as work:
@@ -64,7 +67,7 @@ def replay_or_run(
                     key=key,
                     fingerprint=request_fingerprint,
                     status_code=status_code,
-                    body=body,
+                    body=redact(body) if redact else body,
                     created_at=clock.now(),
                 )
             )

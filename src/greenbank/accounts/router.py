@@ -67,6 +67,7 @@ def _answer(
     run: Callable[[], dict[str, Any]],
     *,
     status_code: int = 200,
+    redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     **inputs: Any,
 ) -> JSONResponse:
     answer = replay_or_run(
@@ -77,6 +78,7 @@ def _answer(
         request_fingerprint=fingerprint(action, **inputs),
         run=run,
         status_code=status_code,
+        redact=redact,
     )
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
     return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
@@ -187,6 +189,7 @@ def upload_id(
         key,
         "id_card",
         run,
+        redact=IdCardOut.redacted,
         application_id=application_id,
         front=front_bytes,
         back=back_bytes,

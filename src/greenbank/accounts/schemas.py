@@ -115,6 +115,16 @@ class IdCardOut(BaseModel):
     def of(cls, app: Application, text: IdCardText) -> IdCardOut:
         return cls(application=ApplicationOut.of(app), recognised=dict(vars(text)))
 
+    @staticmethod
+    def redacted(body: dict[str, Any]) -> dict[str, Any]:
+        """The answer as kept for an idempotent replay: the recognised fields masked."""
+        seen = dict(body["recognised"])
+        seen["name"] = mask_name(seen["name"]) if seen.get("name") else ""
+        seen["id_number"] = mask_id_number(seen["id_number"]) if seen.get("id_number") else ""
+        seen["address"] = (seen.get("address") or "")[:6] + "***"
+        seen["birth"] = ""
+        return {**body, "recognised": seen}
+
 
 class ConfirmIdIn(BaseModel):
     name: str = Field(min_length=1, max_length=60, examples=["王小明"])
