@@ -16,6 +16,7 @@ from greenbank.accounts.card_rail import CardRail, SandboxCardRail, sandbox_secr
 from greenbank.clock import Clock
 from greenbank.config import Environment, Settings
 from greenbank.errors import ConfigurationError
+from greenbank.receipts.issue import code_key
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,15 @@ class FundsRuntime:
     rail: CardRail
     policy: FundsPolicy = FundsPolicy()
     bank_name: str = "绿色示范银行"  # printed as the Class II side's bank in receipt events
+    receipt_code_key: bytes | None = None  # None: no electronic receipt is issued
 
 
 def runtime(settings: Settings, clock: Clock) -> FundsRuntime:
     policy = funds_policy(settings)
     return FundsRuntime(
-        clock=clock, rail=build_rail(settings, policy), policy=policy, bank_name=settings.bank_name
+        clock=clock,
+        rail=build_rail(settings, policy),
+        policy=policy,
+        bank_name=settings.bank_name,
+        receipt_code_key=code_key(settings.secret_key.get_secret_value()),
     )

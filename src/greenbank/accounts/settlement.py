@@ -25,17 +25,14 @@ from greenbank.accounts.aml_service import raise_alert
 from greenbank.accounts.card_rail import RailDirection, RailInstruction, RailNotice
 from greenbank.accounts.card_rail import RailStatus as Rail
 from greenbank.accounts.funds_errors import RailNoticeConflict, TransferNotFound
-from greenbank.accounts.funds_events import Party, TopUpCompleted, WithdrawalCompleted
 from greenbank.accounts.funds_models import FundTransfer, TransferKind, TransferPurpose
 from greenbank.accounts.funds_models import TransferStatus as St
 from greenbank.accounts.funds_policy import FundsRuntime
+from greenbank.accounts.funds_receipts import announce
 from greenbank.accounts.funds_schemas import TransferOut
 from greenbank.accounts.models import AccountStatus, BoundCard, ClassIIAccount
 from greenbank.accounts.service import lock_account
-from greenbank.bus import publish
 from greenbank.clock import Clock
-from greenbank.crypto import mask_card, mask_name
-from greenbank.customers.models import Customer
 from greenbank.db import UowFactory, run_with_retry
 from greenbank.ledger import service as ledger
 from greenbank.ledger.accounts import CARD_CLEARING
@@ -162,7 +159,7 @@ def _settle(
     transfer.status = St.SETTLED.value
     transfer.entry_id = entry.id
     transfer.settled_at = at
-    _publish(session, rt, account, transfer)
+    announce(session, rt, account, transfer)
     if transfer.purpose == TransferPurpose.CLOSING:
         close_if_empty(session, clock, account)
 
@@ -219,39 +216,6 @@ def _reverse(
         return
     transfer.status = St.REVERSED.value
     transfer.reversal_entry_id = entry.id
-
-
-def _publish(
-    session: Session, rt: FundsRuntime, account: ClassIIAccount, transfer: FundTransfer
-) -> None:
-    customer = session.get(Customer, transfer.customer_id)
-    person = Party(
-        name=mask_name(customer.name) if customer is not None and customer.name else "",
-        account=mask_card(account.account_number),
-        bank=rt.bank_name,
-    )
-    card = Party(name=person.name, account=transfer.card_masked, bank=transfer.bank_name)
-    top_up = transfer.kind == TransferKind.TOP_UP
-    event_class = TopUpCompleted if top_up else WithdrawalCompleted
-    assert transfer.settled_at is not None
-    event = event_class(
-        transfer_id=transfer.id,
-        rail_reference=transfer.rail_reference,
-        customer_id=transfer.customer_id,
-        account_id=account.id,
-        amount_fen=transfer.amount_fen,
-        completed_at=transfer.settled_at,
-        payer=card if top_up else person,
-        payee=person if top_up else card,
-    )
-    publish(
-        session,
-        event,
-        aggregate_type="fund_transfer",
-        aggregate_id=transfer.id,
-        headers={"idempotency_key": transfer.idempotency_key},
-        clock=rt.clock,
-    )
 
 
 def close_if_empty(session: Session, clock: Clock, account: ClassIIAccount) -> bool:

@@ -22,6 +22,7 @@ from greenbank.customers import registry
 from greenbank.ids import new_id
 from greenbank.ledger import service as ledger
 from greenbank.ledger.schemas import BalanceOut
+from greenbank.receipts.issue import code_key
 
 CARD = "6217000010001234567"
 OTHER_CARD = "6222020200112233445"
@@ -156,6 +157,7 @@ def runtime(container: Container, policy: FundsPolicy | None = None) -> FundsRun
         clock=container.clock,
         rail=SandboxCardRail(secret=sandbox_secret("test"), latency=LATENCY),
         policy=policy or FundsPolicy(),
+        receipt_code_key=code_key("test"),
     )
 
 

@@ -23,6 +23,7 @@ from greenbank.bootstrap import Container
 from greenbank.bus.models import OutboxEvent
 from greenbank.crypto import mask_card
 from greenbank.ledger.errors import InsufficientFunds
+from greenbank.receipts.models import Receipt
 
 
 @pytest.fixture
@@ -60,7 +61,20 @@ def test_a_top_up_is_credited_only_when_the_rail_settles(world: World) -> None:
         "bank": "中国工商银行",
     }
     assert payload["payee"]["account"] == mask_card(world.account().account_number)
+    assert _receipts(world) == [("top_up", first.id, 10_000, "6217 00** **** 4567")]
+    world.settle()  # a repeated sweep issues nothing more
+    assert len(_receipts(world)) == 1
     assert_ledger_clean(world.container)
+
+
+def _receipts(world: World) -> list[tuple[str, str, int, str]]:
+    with world.container.uow() as uow:
+        rows = uow.session.execute(
+            select(Receipt.type, Receipt.source_id, Receipt.amount_fen, Receipt.payer_account)
+            .where(Receipt.source_type == "fund_transfer")
+            .order_by(Receipt.receipt_no)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
 def test_a_declined_top_up_fails_and_credits_nothing(world: World) -> None:
@@ -130,6 +144,7 @@ def test_a_withdrawal_holds_the_money_then_posts_the_hold(world: World) -> None:
     assert (after.balance_fen, after.held_fen, after.available_fen) == (6_000, 0, 6_000)
     kind, payload = _events(world)[-1]
     assert kind == "accounts.withdrawal_completed"
+    assert _receipts(world)[-1][0] == "withdrawal"
     assert payload["payee"]["account"] == "6217 00** **** ***4 567"
     assert_ledger_clean(world.container)
 
