@@ -112,6 +112,7 @@ class Shopper:
 def check_redemption(
     terms: ItemTerms,
     *,
+    kind: ItemKind,
     status: str,
     now: datetime,
     shopper: Shopper,
@@ -124,8 +125,8 @@ def check_redemption(
     Stock is checked by the conditional decrement itself (never here, where it could be stale)
     and points by the carbon account under its lock.
     """
-    if quantity <= 0:
-        raise ItemInvalid("quantity must be positive")
+    if quantity <= 0 or (kind is not ItemKind.GIFT and quantity != 1):
+        raise ItemInvalid("quantity must be positive, and 1 for coupons and memberships")
     if status != ItemStatus.ACTIVE:
         raise NotOnSale(status=status)
     if (terms.sale_from and now < terms.sale_from) or (
@@ -283,7 +284,7 @@ def parse_rule(definition: Mapping[str, Any], levels: Sequence[str]) -> Rule:
     if not re.fullmatch(r"[a-z][a-z0-9_]{2,39}", code):
         problems.append("code must be 3-40 lower-case letters, digits or '_'")
     try:
-        kind = PerkKind(definition.get("kind"))
+        kind = PerkKind(str(definition.get("kind")))
     except ValueError:
         raise RuleInvalid(f"kind must be one of {', '.join(PerkKind)}") from None
     conditions = []
@@ -351,12 +352,6 @@ def evaluate(rule: Rule, snap: Snapshot, on: date, levels: Sequence[str]) -> Gra
         on + timedelta(days=rule.valid_days),
         rule.params,
     )
-
-
-def coupon_code(grant_key: str, secret: bytes) -> str:
-    """A card-system coupon code: 16 characters derived from the grant key (stable per grant)."""
-    digest = hashlib.sha256(secret + grant_key.encode()).hexdigest().upper()
-    return f"GB{digest[:14]}"
 
 
 def bonus_principal(max_amount_fen: int, amount_fen: int) -> int:

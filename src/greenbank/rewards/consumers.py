@@ -1,0 +1,38 @@
+"""The bus consumer that settles green-deposit rate bonuses when deposits pay interest.
+
+Listed in ``greenbank.bus.consumers.BUS_MODULES``. The dispatcher runs it in a unit of work and
+records the processed event in the same transaction; the ledger entry's idempotency key
+(``rewards:rate_bonus:<holding>``) and the bonus row's status make a redelivery a no-op as well.
+The event's own time is the clock, so the entry's date is the payout's, not the worker's.
+"""
+
+from __future__ import annotations
+
+from greenbank.bus import Event, consumer
+from greenbank.clock import FixedClock
+from greenbank.db import UnitOfWork
+from greenbank.deposits.events import DepositWithdrawn, MaturityBatchProcessed
+from greenbank.rewards.rate_bonus import forfeit_rate_bonus, pay_rate_bonus, shrink_rate_bonus
+
+RATE_BONUS_CONSUMER = "rewards.rate_bonus"
+
+
+SETTLES: list[type[Event]] = [MaturityBatchProcessed, DepositWithdrawn]
+
+
+@consumer(RATE_BONUS_CONSUMER, event_types=SETTLES)
+def settle_rate_bonus(event: Event, uow: UnitOfWork) -> None:
+    clock = FixedClock(event.meta.created_at)
+    if isinstance(event, MaturityBatchProcessed):
+        for holding in event.holdings:
+            pay_rate_bonus(uow.session, clock=clock, holding_id=holding.holding_id)
+    elif not isinstance(event, DepositWithdrawn):
+        return
+    elif event.kind == "maturity":
+        pay_rate_bonus(uow.session, clock=clock, holding_id=event.holding_id)
+    elif event.kind == "full_early":
+        forfeit_rate_bonus(uow.session, clock=clock, holding_id=event.holding_id)
+    else:
+        shrink_rate_bonus(
+            uow.session, holding_id=event.holding_id, remaining_fen=event.remaining_fen
+        )
