@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 from tests.integration.receipts.conftest import IssueFn
 
@@ -16,7 +17,9 @@ from greenbank.bus.events import REGISTRY as EVENTS
 from greenbank.bus.events import EventMeta
 from greenbank.bus.models import Delivery, OutboxEvent
 from greenbank.clock import FixedClock
+from greenbank.config import Environment, Settings
 from greenbank.crypto import sm3
+from greenbank.errors import ConfigurationError
 from greenbank.receipts.consumers import seal_requested
 from greenbank.receipts.events import ReceiptSealRequested
 from greenbank.receipts.models import SEALED, Receipt
@@ -201,3 +204,21 @@ def test_the_file_store_is_write_once(tmp_path: Path) -> None:
     for bad in ("../../etc/passwd", "2026/03/02/../x.pdf", "x.pdf", "2026/03//a.pdf"):
         with pytest.raises(InvalidStoreKey):
             store.get(bad)
+
+
+def test_missing_pki_is_created_in_development_and_refused_in_production(tmp_path: Path) -> None:
+    def settings(env: Environment, var: Path) -> Settings:
+        return Settings(
+            environment=env,
+            var_dir=var,
+            secret_key=SecretStr("a-production-secret-of-some-length"),
+            _env_file=None,  # type: ignore[call-arg]
+        )
+
+    production = ReceiptsRuntime.from_settings(settings(Environment.PRODUCTION, tmp_path / "p"))
+    with pytest.raises(ConfigurationError, match="no receipt seal PKI in"):
+        _ = production.identity
+    assert not (tmp_path / "p" / "pki").exists()
+    development = ReceiptsRuntime.from_settings(settings(Environment.DEVELOPMENT, tmp_path / "d"))
+    assert development.trust_roots[0] == development.identity.chain[-1]
+    assert (tmp_path / "d" / "pki" / "tsa.pem").exists()
