@@ -43,6 +43,7 @@ from greenbank.ledger import service as ledger
 from greenbank.ledger.domain import EntryCode, EntrySpec
 from greenbank.receipts.issue import PartyIn, ReceiptRequest, issue_receipt
 from greenbank.receipts.render import ReceiptType
+from greenbank.rewards import rate_bonus
 
 T = TypeVar("T")
 MAX_KEY_LENGTH = 100
@@ -334,6 +335,14 @@ def _purchase(
         closed_at=None,
     )
     session.add(holding)
+    bonus = rate_bonus.find_applicable_rate_bonus(
+        session, customer_id, product, amount_fen, contract.value_date
+    )  # a green deposit uses the customer's best valid rate-bonus coupon (rewards)
+    if bonus is not None:
+        rate_bonus.consume_rate_bonus(
+            session, bonus.coupon_id, holding_id, clock=clock, customer_id=customer_id,
+            amount_fen=amount_fen, value_date=contract.value_date, maturity_date=contract.maturity,
+        )  # fmt: skip
     publish(
         session,
         DepositPurchased(
@@ -363,6 +372,7 @@ def _purchase(
         product=product.name,
         term=contract.term.label,
         rate=contract.annual_rate,
+        rate_bonus=None if bonus is None else bonus.bonus_rate,
         value_date=contract.value_date,
         maturity_date=contract.maturity,
     )
