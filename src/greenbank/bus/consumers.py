@@ -27,7 +27,10 @@ from greenbank.db import UnitOfWork
 
 # Modules that define events or consumers; workers import them before they start. Each domain
 # adds its own line (e.g. "greenbank.receipts.consumers").
-BUS_MODULES: tuple[str, ...] = ("greenbank.receipts.consumers",)
+BUS_MODULES: tuple[str, ...] = (
+    "greenbank.receipts.consumers",
+    "greenbank.rewards.consumers",
+)
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Event, UnitOfWork], None]
