@@ -24,11 +24,17 @@ from greenbank.pii import KEYRING_INFO, KeyRingSource
 MODEL_MODULES = (
     "greenbank.audit",
     "greenbank.deposits.models",
+    "greenbank.bus",
+    "greenbank.ledger.models",
     "greenbank.customers.models",
     "greenbank.identity.models",
-    "greenbank.ledger.models",
+    "greenbank.receipts.models",
+    "greenbank.accounts.models",
+    "greenbank.accounts.funds_models",
+    "greenbank.deposits.holdings_models",
     "greenbank.carbon.models",
     "greenbank.rewards.models",
+    "greenbank.partners.models",
 )
 
 

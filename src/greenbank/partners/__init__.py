@@ -1,0 +1,1 @@
+"""The open API for green partners (AaaS); see README.md."""
