@@ -18,7 +18,12 @@ from greenbank.config import Settings
 from greenbank.logs import configure_logging
 
 # Routers of the domains, mounted in this order. Each module exposes ``router``.
-ROUTER_MODULES = ("greenbank.api.health", "greenbank.deposits.router", "greenbank.identity.router")
+ROUTER_MODULES = (
+    "greenbank.api.health",
+    "greenbank.deposits.router",
+    "greenbank.identity.router",
+    "greenbank.carbon.router",
+)
 
 DESCRIPTION = """
 greenbank gives a bank a **personal carbon account** and an **online deposit platform**.
