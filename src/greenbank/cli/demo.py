@@ -16,6 +16,7 @@ console = Console()
 SEED_MODULES: tuple[str, ...] = (
     "greenbank.demo",
     "greenbank.deposits.seed",
+    "greenbank.rewards.seed",
     "greenbank.accounts.seed",
 )
 
