@@ -37,6 +37,7 @@ from greenbank.ledger.posting import (
     insert_ignoring_conflicts,
     lock_accounts,
     lock_and_check,
+    new_entry,
     release_expired_holds,
     replay,
     save_balances,
@@ -154,10 +155,9 @@ def post_hold(session: Session, *, clock: Clock, hold_id: str, spec: EntrySpec) 
     domain.check_hold_post(accounts[held.account], held.amount_fen, delta)
     entry = insert_entry(
         conn,
-        spec,
+        new_entry(spec, now),
         fingerprint=fingerprint,
         accounts=accounts,
-        now=now,
         release={held.account: held.amount_fen},
     )
     if entry is None:

@@ -230,38 +230,34 @@ def lock_and_check(
 
 def insert_entry(
     conn: Connection,
-    spec: EntrySpec,
+    entry: EntryOut,
     *,
     fingerprint: str,
     accounts: Mapping[str, AccountFacts],
-    now: datetime,
-    reverses: str | None = None,
     release: Mapping[str, int] | None = None,
 ) -> EntryOut | None:
-    """Append the entry and its postings and move the totals; None if the key lost a race."""
-    entry_id = new_id()
-    value_date = spec.value_date or business_date(now)
-    metadata = dict(spec.metadata)
+    """Append a drafted entry (``new_entry``) and its postings and move the totals; None if the
+    key lost a race."""
     inserted = conn.execute(
         _INSERT_ENTRY[conn.dialect.name],
         {
-            "id": entry_id,
-            "code": spec.code,
-            "idempotency_key": spec.idempotency_key,
+            "id": entry.id,
+            "code": entry.code,
+            "idempotency_key": entry.idempotency_key,
             "fingerprint": fingerprint,
-            "value_date": value_date,
-            "posted_at": now,
-            "description": spec.description,
-            "metadata": metadata,
-            "currency": spec.currency,
-            "reverses_entry_id": reverses,
+            "value_date": entry.value_date,
+            "posted_at": entry.posted_at,
+            "description": entry.description,
+            "metadata": entry.metadata,
+            "currency": entry.currency,
+            "reverses_entry_id": entry.reverses_entry_id,
         },
     ).first()
     if inserted is None:
         return None
     release = release or {}
     rows, changed = [], []
-    for leg in spec.postings:
+    for leg in entry.postings:
         before = accounts[leg.account]
         after = replace(
             before,
@@ -271,23 +267,29 @@ def insert_entry(
         changed.append(after)
         rows.append(
             {
-                "entry_id": entry_id,
+                "entry_id": entry.id,
                 "account_id": before.id,
                 "amount_fen": leg.amount_fen,
                 "balance_after_fen": after.posted_fen,
-                "value_date": value_date,
+                "value_date": entry.value_date,
             }
         )
     conn.execute(_INSERT_POSTINGS, rows)
     save_balances(conn, changed)
+    return entry
+
+
+def new_entry(spec: EntrySpec, now: datetime, reverses: str | None = None) -> EntryOut:
+    """The draft of an entry about to be appended (a new id, the value date), made once per
+    attempt so both paths write the same id; it is also the answer once written."""
     return EntryOut(
-        id=entry_id,
+        id=new_id(),
         code=spec.code,
         idempotency_key=spec.idempotency_key,
-        value_date=value_date,
+        value_date=spec.value_date or business_date(now),
         posted_at=now,
         description=spec.description,
-        metadata=metadata,
+        metadata=dict(spec.metadata),
         currency=spec.currency,
         reverses_entry_id=reverses,
         postings=[

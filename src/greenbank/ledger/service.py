@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from greenbank.clock import Clock, business_date
-from greenbank.ledger import domain
+from greenbank.ledger import domain, fast_path
 from greenbank.ledger.accounts import (
     CARD_CLEARING,
     CHART_OF_ACCOUNTS,
@@ -38,6 +38,7 @@ from greenbank.ledger.posting import (
     insert_entry,
     load_entry,
     lock_and_check,
+    new_entry,
     replay,
 )
 from greenbank.ledger.queries import balance, balance_as_of, get_entry, statement
@@ -90,14 +91,15 @@ def _post(
     reverses: str | None = None,
 ) -> EntryOut:
     conn = session.connection()
+    draft = new_entry(spec, clock.now(), reverses)
+    if fast_path.applies(conn) and fast_path.post(conn, draft, fingerprint=fingerprint):
+        return draft
+    # The portable path; on PostgreSQL it handles whatever the fast path declined.
     found = find_entry_id(conn, spec.idempotency_key)
     if found is not None:
         return replay(conn, found, fingerprint, spec.idempotency_key)
-    now = clock.now()
-    accounts = lock_and_check(conn, spec, now)
-    entry = insert_entry(
-        conn, spec, fingerprint=fingerprint, accounts=accounts, now=now, reverses=reverses
-    )
+    accounts = lock_and_check(conn, spec, draft.posted_at)
+    entry = insert_entry(conn, draft, fingerprint=fingerprint, accounts=accounts)
     if entry is not None:
         return entry
     # Lost a race: a concurrent transaction committed the same key (or reversed the same entry).

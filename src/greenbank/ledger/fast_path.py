@@ -1,0 +1,61 @@
+"""PostgreSQL's fast path: post a plain entry with one call of ``greenbank_post_entry``.
+
+The function (migration 0014) runs the posting path's statements server-side: key look-up,
+balance-row locks in account-id order, the account and guard rules, entry, postings with their
+running balances, totals. It is sent straight to the driver (psycopg) as a prepared statement,
+because on the hot path SQLAlchemy's per-statement work costs more CPU than PostgreSQL spends
+running the function. When the entry is not plain (its key was used, an account is missing,
+closed or short, the key lost a race) the function writes nothing and the caller falls back to
+the Python path on the same transaction, so errors, replays and releasing expired holds keep one
+implementation. Both paths write identical rows (``test_ledger_fast_path.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from psycopg import Error as PsycopgError
+from psycopg.types.json import Json
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection
+
+from greenbank.ledger.schemas import EntryOut
+
+# False runs the portable Python path on PostgreSQL too (the equivalence test compares them).
+ENABLED = True
+
+_CALL = (
+    "SELECT greenbank_post_entry(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+    " %s::varchar[], %s::bigint[])"
+)
+
+
+def applies(conn: Connection) -> bool:
+    return ENABLED and conn.dialect.name == "postgresql"
+
+
+def post(conn: Connection, entry: EntryOut, *, fingerprint: str) -> bool:
+    """Append a drafted entry (``posting.new_entry``); False when the Python path must handle
+    it (nothing was written)."""
+    params = (
+        entry.id,
+        entry.code,
+        entry.idempotency_key,
+        fingerprint,
+        entry.value_date,
+        entry.posted_at.astimezone(UTC),
+        entry.description,
+        Json(entry.metadata),
+        entry.currency,
+        entry.reverses_entry_id,
+        [leg.account for leg in entry.postings],
+        [leg.amount_fen for leg in entry.postings],
+    )
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    try:
+        row = driver.execute(_CALL, params, prepare=True).fetchone()
+    except PsycopgError as err:
+        # As SQLAlchemy would raise it, so run_with_retry still retries deadlocks.
+        raise exc.DBAPIError.instance(_CALL, params, err, PsycopgError) from err
+    return row is not None and row[0] == "posted"
