@@ -30,6 +30,7 @@ from greenbank.db import UnitOfWork
 BUS_MODULES: tuple[str, ...] = (
     "greenbank.receipts.consumers",
     "greenbank.rewards.consumers",
+    "greenbank.carbon.consumers",
 )
 
 E = TypeVar("E", bound=Event)

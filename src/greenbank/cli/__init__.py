@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.console import Console
 
-from greenbank.cli import db, demo, deposits, doctor, keys, ledger, serve, staff
+from greenbank.cli import carbon, db, demo, deposits, doctor, keys, ledger, serve, staff
 from greenbank.errors import GreenbankError
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.add_typer(deposits.app, name="deposits")
 app.add_typer(staff.app, name="staff")
 app.command("serve")(serve.serve)
 app.command("doctor")(doctor.doctor)
+app.add_typer(carbon.app, name="carbon")
 
 _err = Console(stderr=True)
 

@@ -18,6 +18,7 @@ SEED_MODULES: tuple[str, ...] = (
     "greenbank.deposits.seed",
     "greenbank.rewards.seed",
     "greenbank.accounts.seed",
+    "greenbank.carbon.seed",
 )
 
 
