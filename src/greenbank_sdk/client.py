@@ -20,7 +20,6 @@ from greenbank_sdk.protocol import (
     H_SERIAL,
     H_SIGNATURE,
     H_TIMESTAMP,
-    IDEMPOTENCY_KEY,
     Authorization,
     format_authorization,
     request_message,

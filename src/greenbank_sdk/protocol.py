@@ -34,7 +34,9 @@ _FIELDS = ("partner_id", "nonce_str", "timestamp", "serial_no", "signature")
 _PAIR = re.compile(r'\s*([a-z_]+)="([^"]*)"\s*')
 
 
-def request_message(method: str, path_with_query: str, timestamp: str, nonce: str, body: bytes) -> bytes:
+def request_message(
+    method: str, path_with_query: str, timestamp: str, nonce: str, body: bytes
+) -> bytes:
     """The bytes a partner signs for a request (``body`` exactly as sent; empty for GET)."""
     head = f"{method.upper()}\n{path_with_query}\n{timestamp}\n{nonce}\n".encode()
     return head + body + b"\n"
@@ -69,7 +71,7 @@ def parse_authorization(header: str) -> Authorization:
     for part in rest.split(","):
         match = _PAIR.fullmatch(part)
         if match is None:
-            raise ValueError(f"cannot read {part.strip()[:40]!r}: expected name=\"value\"")
+            raise ValueError(f'cannot read {part.strip()[:40]!r}: expected name="value"')
         name, value = match.groups()
         if name not in _FIELDS or name in found:
             raise ValueError(f"unexpected or repeated field {name!r}")

@@ -74,9 +74,7 @@ def nonce_expiry(signed_at: datetime) -> datetime:
     return signed_at + REPLAY_WINDOW
 
 
-def signed_message(
-    method: str, path_with_query: str, auth: Authorization, body: bytes
-) -> bytes:
+def signed_message(method: str, path_with_query: str, auth: Authorization, body: bytes) -> bytes:
     return request_message(method, path_with_query, auth.timestamp, auth.nonce_str, body)
 
 

@@ -26,7 +26,12 @@ from greenbank.db import Base
 from greenbank.ids import new_id
 from greenbank.pii import EncryptedString
 
-PENDING_APPROVAL, ACTIVE, SUSPENDED, REJECTED = "pending_approval", "active", "suspended", "rejected"
+PENDING_APPROVAL, ACTIVE, SUSPENDED, REJECTED = (
+    "pending_approval",
+    "active",
+    "suspended",
+    "rejected",
+)
 REVOKED = "revoked"
 PENDING, APPROVED, DENIED, EXCHANGED = "pending", "approved", "denied", "exchanged"
 DELETED = "deleted"
@@ -116,7 +121,7 @@ class AuthRequest(Base):
     scenarios: Mapped[list[str]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(128))
     redirect_uri: Mapped[str | None] = mapped_column(String(500))
-    phone_bidx: Mapped[str | None] = mapped_column(String(64))  # the customer the partner named
+    hint_customer_id: Mapped[str | None] = mapped_column(String(128))  # named by phone
     status: Mapped[str] = mapped_column(String(12))
     customer_id: Mapped[str | None] = mapped_column(String(128))
     code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -185,7 +190,6 @@ class Notification(Base):
     webhook_id: Mapped[str] = mapped_column(String(36), ForeignKey("partner_webhooks.id"))
     event_type: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the plaintext resource
-    attempts: Mapped[int]
     delivered_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
