@@ -210,7 +210,7 @@ def my_grants(*, uow: UowFactory, clock: Clock, customer_id: str) -> list[GrantO
     return read(uow, lambda s: [_grant_out(g, clock) for g in s.scalars(query)])
 
 
-def export_grants(*, uow: UowFactory, kinds: Sequence[PerkKind], on: date) -> list[GrantRow]:
+def export_grants(*, uow: UowFactory, kinds: Sequence[PerkKind], on: date) -> list[GrantOut]:
     """Rights valid on ``on`` for the card system: the credit-limit-upgrade eligibility list and
     the instalment / payment discount coupon codes."""
     query = (
@@ -223,4 +223,4 @@ def export_grants(*, uow: UowFactory, kinds: Sequence[PerkKind], on: date) -> li
         )
         .order_by(GrantRow.customer_id, GrantRow.id)
     )
-    return read(uow, lambda s: list(s.scalars(query)))
+    return read(uow, lambda s: [GrantOut.model_validate(g) for g in s.scalars(query)])

@@ -176,6 +176,7 @@ class RuleOut(Out):
 
 class GrantOut(Out):
     id: str
+    customer_id: str
     rule_code: str
     rule_version: int
     kind: str

@@ -139,8 +139,7 @@ def export(
     on: date | None = None,
 ) -> list[GrantOut]:
     day = on or business_date(container.clock.now())
-    rows = perks.export_grants(uow=container.uow, kinds=[kind], on=day)
-    return [GrantOut.model_validate(r) for r in rows]
+    return perks.export_grants(uow=container.uow, kinds=[kind], on=day)
 
 
 @router.get("/articles", name="rewards.articles.list")
