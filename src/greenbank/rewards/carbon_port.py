@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from greenbank.carbon.consent import account_of
 from greenbank.carbon.models import CarbonAccount
 from greenbank.carbon.points import DEFAULT_LEVELS
+from greenbank.carbon.queries import summary_in
 from greenbank.carbon.spending import PointsMoveResult, retire_points, return_points
 from greenbank.clock import Clock
 from greenbank.rewards.domain import Shopper, Snapshot
@@ -26,18 +27,16 @@ def shopper(session: Session, customer_id: str) -> Shopper:
     return Shopper(account.level, account.points_balance)
 
 
-def snapshot(session: Session, customer_id: str) -> Snapshot:
-    """What perk rules look at. ``recent_*`` stay 0 until the carbon account exposes a history
-    summary (see README, "Seams")."""
-    account = account_of(session, customer_id)
+def snapshot(session: Session, clock: Clock, customer_id: str) -> Snapshot:
+    """What perk rules look at: level, lifetime reduction, points, this month's reduction."""
+    summary = summary_in(session, clock, customer_id)
     return Snapshot(
         customer_id=customer_id,
-        level=account.level,
-        lifetime_mg=account.lifetime_mg,
-        points_balance=account.points_balance,
-        points_earned=account.points_earned,
-        recent_mg=0,
-        recent_events=0,
+        level=summary.level.level.code,
+        lifetime_mg=summary.lifetime_mg,
+        points_balance=summary.points_balance,
+        points_earned=summary.points_earned,
+        month_mg=summary.month_mg,
     )
 
 

@@ -199,28 +199,25 @@ CODED_KINDS = frozenset({PerkKind.INSTALMENT_DISCOUNT, PerkKind.PAYMENT_DISCOUNT
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What the rules may look at: the customer's carbon level, score and recent history."""
+    """What the rules may look at: the customer's carbon level, score and history."""
 
     customer_id: str
     level: str
     lifetime_mg: int  # the score: lifetime reduction
     points_balance: int
     points_earned: int
-    recent_mg: int  # credited in the last 30 days
-    recent_events: int  # credits in the last 30 days
+    month_mg: int  # credited this business month
 
     def value(self, name: str, levels: Sequence[str]) -> int:
         if name == "level":
             return levels.index(self.level)
-        if name == "lifetime_kg":
-            return self.lifetime_mg // 1_000_000
-        if name == "recent_kg":
-            return self.recent_mg // 1_000_000
+        if name in {"lifetime_kg", "month_kg"}:
+            return int(getattr(self, name.replace("_kg", "_mg"))) // 1_000_000
         value: int = getattr(self, name)
         return value
 
 
-FIELDS = ("level", "lifetime_kg", "recent_kg", "points_balance", "points_earned", "recent_events")
+FIELDS = ("level", "lifetime_kg", "month_kg", "points_balance", "points_earned")
 OPS = {
     ">=": lambda a, b: a >= b,
     ">": lambda a, b: a > b,

@@ -133,7 +133,7 @@ def evaluate_customer(
     """Step: grant what the active rules give this customer today (in the caller's transaction).
     Returns only the rights granted now."""
     on = business_date(clock.now())
-    snap = carbon_port.snapshot(session, customer_id)
+    snap = carbon_port.snapshot(session, clock, customer_id)
     granted = []
     for row, rule in rules if rules is not None else active_rules(session):
         grant = evaluate(rule, snap, on, carbon_port.LEVELS)

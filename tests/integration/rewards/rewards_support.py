@@ -11,12 +11,14 @@ from sqlalchemy import update
 from greenbank.bootstrap import Container
 from greenbank.carbon.consent import TERMS_VERSION, open_account
 from greenbank.carbon.models import CarbonAccount
+from greenbank.carbon.points import DEFAULT_LEVELS
 from greenbank.ids import new_id
 from greenbank.rewards import mall
 from greenbank.rewards.domain import ItemKind
 from greenbank.rewards.schemas import ItemIn, ItemOut
 
 STAFF = "pm.li"
+LEVEL_MG = {level.code: level.min_mg for level in DEFAULT_LEVELS}
 
 
 def carbon_customer(
@@ -24,9 +26,10 @@ def carbon_customer(
     points: int,
     *,
     level: str = "sprout",
-    lifetime_mg: int = 0,
+    lifetime_mg: int | None = None,
     customer_id: str | None = None,
 ) -> str:
+    """A customer at ``level`` (lifetime reduction: the level's threshold unless given)."""
     customer_id = customer_id or new_id()
     open_account(
         container.uow,
@@ -43,7 +46,7 @@ def carbon_customer(
                 points_balance=points,
                 points_earned=points,
                 level=level,
-                lifetime_mg=lifetime_mg,
+                lifetime_mg=LEVEL_MG[level] if lifetime_mg is None else lifetime_mg,
             )
         )
         unit.commit()

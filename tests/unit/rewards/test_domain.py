@@ -113,7 +113,7 @@ BONUS = {
 
 
 def snap(level: str = "leaf", lifetime_mg: int = 10_000_000, **kw: int) -> Snapshot:
-    values = {"points_balance": 0, "points_earned": 0, "recent_mg": 0, "recent_events": 0, **kw}
+    values = {"points_balance": 0, "points_earned": 0, "month_mg": 0, **kw}
     return Snapshot("c1", level, lifetime_mg, **values)
 
 
@@ -178,3 +178,17 @@ def test_daily_pick_is_stable_per_customer_and_day() -> None:
     assert len(set(today)) == 3
     week = {tuple(daily_pick(ids, "c1", date(2026, 3, d), 3)) for d in range(2, 9)}
     assert len(week) > 1
+
+
+def test_history_conditions_read_this_months_reduction_in_whole_kg() -> None:
+    rule = parse_rule(
+        {
+            "code": "active_month",
+            "kind": "payment_discount",
+            "conditions": [{"field": "month_kg", "op": ">=", "value": 5}],
+            "params": {"amount_off_fen": 500, "min_spend_fen": 5_000},
+        },
+        LEVELS,
+    )
+    assert evaluate(rule, snap(month_mg=5_000_000), date(2026, 3, 2), LEVELS) is not None
+    assert evaluate(rule, snap(month_mg=4_999_999), date(2026, 3, 2), LEVELS) is None
