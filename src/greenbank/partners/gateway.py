@@ -51,7 +51,9 @@ class Caller:
 
 def reader(container: Container) -> Session:
     """A session for look-ups that takes no write lock on SQLite."""
-    return Session(bind=container.engine.execution_options(sqlite_begin="DEFERRED"))
+    return container.session_factory(
+        bind=container.engine.execution_options(sqlite_begin="DEFERRED")
+    )
 
 
 def authenticate(

@@ -148,7 +148,7 @@ class OpenApiRoute(APIRoute):
                     client_ip=client_ip(request),
                 )
             keys = runtime(container).keys
-            response.headers.update(keys.sign_headers(bytes(response.body)))
+            response.headers.update(keys.sign_headers(bytes(response.body), container.clock.now()))
             return response
 
         return handler

@@ -18,6 +18,7 @@ import string
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from greenbank.config import Environment, Settings
@@ -29,7 +30,7 @@ from greenbank.crypto import (
     sm4_gcm_encrypt,
 )
 from greenbank.errors import ConfigurationError
-from greenbank.keys import key_directory
+from greenbank.keys import key_directory, open_keyring
 from greenbank.partners.errors import EncryptedFieldInvalid, PartnerKeyInvalid, SignatureInvalid
 from greenbank_sdk.protocol import (
     CALLBACK_ALGORITHM,
@@ -84,9 +85,9 @@ class PlatformKeys:
     current: PlatformKey
     by_serial: dict[str, PlatformKey]
 
-    def sign_headers(self, body: bytes) -> dict[str, str]:
-        """Headers that let a partner verify ``body`` came from the bank, just now."""
-        timestamp, nonce = str(int(time.time())), random_text(32)
+    def sign_headers(self, body: bytes, at: datetime) -> dict[str, str]:
+        """Headers that let a partner verify ``body`` came from the bank at ``at`` (now)."""
+        timestamp, nonce = str(int(at.timestamp())), random_text(32)
         signature = self.current.private.sign(response_message(timestamp, nonce, body), UID)
         return {
             H_TIMESTAMP: timestamp,
@@ -191,6 +192,8 @@ def platform_keys(settings: Settings) -> PlatformKeys:
                     f"no platform signing key at {directory / CURRENT_FILE}: run "
                     "`greenbank partners platform-key init` (or set GREENBANK_KEYS_DIR)"
                 )
+            # The key ring treats a non-empty key directory as initialised: let it go first.
+            open_keyring(settings)
             with contextlib.suppress(FileExistsError):  # another process made it just now
                 _write_new(directory / CURRENT_FILE)
             keys = read_platform_keys(directory)

@@ -178,8 +178,8 @@ def deliver(session: Session, rt: PartnersRuntime, notification_id: str) -> None
     if key is None:
         raise ApiSecretMissing()
     body = callback_body(notification, key)
-    headers = {**rt.keys.sign_headers(body), "Content-Type": "application/json"}
     at, started = rt.clock.now(), time.perf_counter()
+    headers = {**rt.keys.sign_headers(body, at), "Content-Type": "application/json"}
     status: int | None = None
     try:
         response = rt.http.post(hook.url, content=body, headers=headers)
