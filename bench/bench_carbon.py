@@ -1,0 +1,379 @@
+"""Carbon ingestion throughput, re-computation rate and bus latency, on SQLite and PostgreSQL.
+
+1. Ingestion: metro-trip events in batches of ``--batch`` through ``ingest_events`` (validation,
+   dedupe, consent, compute, caps, ledger, points, counters, one transaction per batch), beside a
+   raw batched INSERT (executemany) of the *same* event and ledger rows, through the same driver,
+   into the same tables, in the same run. Targets: >= 5,000 events/s and >= 40 % of raw.
+2. Re-computation: ``--recompute`` credited events are bulk-loaded, a version 2 is published
+   retroactively and ``recomputation.run`` re-computes all of them (measured, not extrapolated).
+3. Latency (SQLite, embedded dispatcher): publish a bank event, wait until it is credited; p50/p99.
+
+Writes the figures to docs/performance.md between the bench:carbon markers. Exits 1 on a miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import platform
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+
+from greenbank.bootstrap import Container, build_container
+from greenbank.bus import publish
+from greenbank.bus.consumers import REGISTRY, ConsumerRegistry, load_bus_modules
+from greenbank.bus.dispatcher import DispatcherGroup
+from greenbank.carbon import methodologies_admin, recomputation
+from greenbank.carbon.catalog import install_v1, version_1_entries
+from greenbank.carbon.consumers import CREDIT_CONSUMER
+from greenbank.carbon.events import UtilityPaid
+from greenbank.carbon.ingest import ingest_events
+from greenbank.carbon.models import ACCOUNTS, CONSENTS, COUNTERS, ENTRIES, EVENTS, REJECTIONS
+from greenbank.carbon.pipeline import RawEvent
+from greenbank.clock import business_date
+from greenbank.config import Environment, Settings
+from greenbank.ids import new_id
+from greenbank.migrations_runner import upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "performance.md"
+START, END = "<!-- bench:carbon:start -->", "<!-- bench:carbon:end -->"
+PG_DB = "gb_bench_carbon"
+SCENARIOS = ("metro_trip", "online_utility_payment")
+
+
+def container_for(url: str) -> Container:
+    return build_container(Settings(environment=Environment.TEST, database_url=url, _env_file=None))
+
+
+def fresh(kind: str, tmp: Path) -> Container:
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp / 'carbon.db'}"
+    else:
+        for cmd in (["dropdb", "--if-exists"], ["createdb"]):
+            subprocess.run([*cmd, "-h", "127.0.0.1", "-U", "postgres", PG_DB], check=True)
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
+    container = container_for(url)
+    upgrade(container.engine)
+    with container.uow() as uow:
+        install_v1(uow.session, now=container.clock.now(), actor="bench")
+        uow.commit()
+    return container
+
+
+def open_accounts(container: Container, ids: list[str], since: datetime) -> list[str]:
+    """Accounts with bank consent for the bench scenarios, bulk-inserted."""
+    accounts = [
+        {
+            "customer_id": c,
+            "public_id": new_id(),
+            "terms_version": "2026-01",
+            "consented_at": since,
+            "lifetime_mg": 0,
+            "carried_mg": 0,
+            "points_earned": 0,
+            "points_balance": 0,
+            "level": "sprout",
+            "rank_opt_in": False,
+            "updated_at": since,
+        }
+        for c in ids
+    ]
+    consents = [
+        {
+            "id": new_id(),
+            "customer_id": c,
+            "source": "bank",
+            "scenario": s,
+            "terms_version": "2026-01",
+            "granted_at": since,
+            "revoked_at": None,
+        }
+        for c in ids
+        for s in SCENARIOS
+    ]
+    with container.uow() as uow:
+        uow.session.execute(insert(ACCOUNTS), accounts)
+        uow.session.execute(insert(CONSENTS), consents)
+        uow.commit()
+    return ids
+
+
+def metro_events(customers: list[str], count: int, now: datetime, tag: str) -> list[RawEvent]:
+    rng = random.Random(7)
+    return [
+        RawEvent(
+            "bank",
+            f"{tag}-{n}",
+            customers[n % len(customers)],
+            "metro_trip",
+            now - timedelta(minutes=rng.randrange(1, 600)),
+            {"distance_km": f"{rng.randrange(10, 300) / 10}"},
+        )
+        for n in range(count)
+    ]
+
+
+def bench_ingest(container: Container, events: int, batch: int) -> dict[str, float]:
+    now = container.clock.now()
+    ids = [f"bench-{n:07d}" for n in range(max(1, events // 4))]
+    customers = open_accounts(container, ids, now - timedelta(days=1))
+    stream = metro_events(customers, events, now, "e")
+    started, cpu = time.perf_counter(), time.process_time()
+    accepted = 0
+    for start in range(0, events, batch):
+        results = ingest_events(container.uow, container.clock, stream[start : start + batch])
+        accepted += sum(r.outcome == "accepted" for r in results)
+    service = events / (time.perf_counter() - started)
+    service_cpu = events / (time.process_time() - cpu)
+    with container.uow() as uow:  # the same rows, re-inserted raw
+        event_rows = [dict(r._mapping) for r in uow.session.execute(select(EVENTS))]
+        entry_rows = [dict(r._mapping) for r in uow.session.execute(select(ENTRIES))]
+        for table in (ENTRIES, EVENTS, REJECTIONS):
+            uow.session.execute(delete(table))
+        uow.commit()
+    by_event: dict[str, list[dict[str, Any]]] = {}
+    for row in entry_rows:
+        by_event.setdefault(row["event_id"], []).append(row)
+    started, cpu = time.perf_counter(), time.process_time()
+    for start in range(0, len(event_rows), batch):
+        part = event_rows[start : start + batch]
+        with container.uow() as uow:
+            uow.session.execute(insert(EVENTS), part)
+            uow.session.execute(
+                insert(ENTRIES), [e for row in part for e in by_event.get(row["id"], [])]
+            )
+            uow.commit()
+    raw = len(event_rows) / (time.perf_counter() - started)
+    raw_cpu = len(event_rows) / (time.process_time() - cpu)
+    return {
+        "service": service,
+        "raw": raw,
+        "service_cpu": service_cpu,
+        "raw_cpu": raw_cpu,
+        "accepted": accepted,
+        "events": events,
+    }
+
+
+def bench_recompute(container: Container, count: int) -> dict[str, float]:
+    """Bulk-load ``count`` credited metro trips, publish v2 from 2026-11-01, re-compute all."""
+    with container.uow() as uow:
+        for table in (ENTRIES, EVENTS, COUNTERS):
+            uow.session.execute(delete(table))
+        uow.commit()
+    first = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+    customers = open_accounts(
+        container, [f"rc-{n:07d}" for n in range(max(1, count // 100))], first
+    )
+    with container.uow() as uow:
+        v1 = uow.session.scalar(
+            select(methodologies_admin.MethodologyRow.id).where(
+                methodologies_admin.MethodologyRow.scenario == "metro_trip"
+            )
+        )
+        uow.commit()
+    loaded = time.perf_counter()
+    for start in range(0, count, 20_000):
+        events, entries = [], []
+        for n in range(start, min(count, start + 20_000)):
+            event_id, at = new_id(), first + timedelta(minutes=n % 20_000)
+            events.append(
+                {
+                    "id": event_id,
+                    "source": "bank",
+                    "source_event_id": f"r{n}",
+                    "customer_id": customers[n % len(customers)],
+                    "scenario": "metro_trip",
+                    "occurred_at": at,
+                    "received_at": at,
+                    "status": "accepted",
+                    "reason": None,
+                    "detail": None,
+                    "inputs": {"distance_km": "10"},
+                    "fingerprint": "-",
+                    "credited_mg": 467_000,
+                }
+            )
+            entries.append(
+                {
+                    "id": new_id(),
+                    "customer_id": events[-1]["customer_id"],
+                    "scenario": "metro_trip",
+                    "kind": "credit",
+                    "event_id": event_id,
+                    "methodology_id": v1,
+                    "methodology_version": 1,
+                    "co2e_mg": 467_000,
+                    "computed_mg": 467_000,
+                    "capped": False,
+                    "provisional": False,
+                    "parameters": {"factor_g_per_pkm": "46.7"},
+                    "explanation": "10 km × 46.7 g/pkm = 467 g",
+                    "business_date": business_date(at),
+                    "points": 46,
+                    "created_at": at,
+                    "run_id": None,
+                }
+            )
+        with container.uow() as uow:
+            uow.session.execute(insert(EVENTS), events)
+            uow.session.execute(insert(ENTRIES), entries)
+            uow.commit()
+    load_seconds = time.perf_counter() - loaded
+    [entry] = [e for e in version_1_entries() if e["scenario"] == "metro_trip"]
+    v2 = copy.deepcopy(entry)
+    v2.update(version=2, effective_from="2026-11-01")
+    v2["parameters"][0]["value"] = "50"
+    v2["examples"] = [
+        {"inputs": {"distance_km": 10}, "expected_g": "500"},
+        {"inputs": {}, "expected_g": "515.5"},
+    ]
+    draft = methodologies_admin.create_draft(
+        container.uow, container.clock, actor="a", definition=v2
+    )
+    methodologies_admin.submit(container.uow, container.clock, actor="a", methodology_id=draft.id)
+    methodologies_admin.approve(container.uow, container.clock, actor="b", methodology_id=draft.id)
+    started = time.perf_counter()
+    done = recomputation.run(
+        container.uow,
+        container.clock,
+        scenario="metro_trip",
+        version=2,
+        actor="bench",
+        batch_customers=100,
+    )
+    seconds = time.perf_counter() - started
+    assert done.adjusted == count and done.delta_mg == count * 33_000, done
+    return {"events": count, "seconds": seconds, "rate": count / seconds, "load": load_seconds}
+
+
+def bench_latency(container: Container, samples: int) -> dict[str, float]:
+    now = container.clock.now()
+    [customer] = open_accounts(container, ["latency"], now - timedelta(days=1))
+    load_bus_modules()
+    credit = REGISTRY.get(CREDIT_CONSUMER)
+    assert credit is not None
+    group = DispatcherGroup(container, consumers=ConsumerRegistry([credit]))
+    group.start()
+    latencies = []
+    try:
+        time.sleep(0.1)
+        for n in range(samples):
+            payment = f"lat-{n}"
+            started = time.perf_counter()
+            with container.uow() as uow:
+                publish(
+                    uow.session,
+                    UtilityPaid(
+                        customer_id=customer,
+                        payment_id=payment,
+                        utility="gas",
+                        amount_fen=100,
+                        paid_at=container.clock.now(),
+                    ),
+                    aggregate_type="bench",
+                    aggregate_id=payment,
+                )
+                uow.commit()
+            while True:
+                with container.uow() as uow:
+                    found = uow.session.scalar(
+                        select(EVENTS.c.id).where(EVENTS.c.source_event_id == f"utility:{payment}")
+                    )
+                if found:
+                    break
+                time.sleep(0.002)
+            latencies.append(time.perf_counter() - started)
+    finally:
+        group.stop()
+    latencies.sort()
+    return {"p50": statistics.median(latencies), "p99": latencies[int(len(latencies) * 0.99) - 1]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--recompute", type=int, default=1_000_000)
+    parser.add_argument("--recompute-pg", type=int, default=1_000_000)
+    parser.add_argument("--latency-samples", type=int, default=200)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    lines = []
+    ok = True
+    kinds = ["sqlite"] if args.no_postgres else ["sqlite", "postgresql"]
+    for kind in kinds:
+        with tempfile.TemporaryDirectory() as tmp:
+            container = fresh(kind, Path(tmp))
+            ingest = bench_ingest(container, args.events, args.batch)
+            ratio = ingest["service"] / ingest["raw"]
+            ok &= ingest["service"] >= 5_000 and ratio >= 0.40
+            lines.append(
+                f"- {kind}: ingestion {ingest['service']:,.0f} events/s through the service "
+                f"({ingest['accepted']:,.0f} of {ingest['events']:,.0f} accepted, batches of "
+                f"{args.batch}); raw executemany of the same rows {ingest['raw']:,.0f} events/s; "
+                f"ratio {ratio:.0%} (targets: >= 5,000/s, >= 40 %). Per CPU second of the "
+                f"client process: {ingest['service_cpu']:,.0f} vs {ingest['raw_cpu']:,.0f} "
+                "events/s"
+            )
+            print(lines[-1], flush=True)
+            count = args.recompute if kind == "sqlite" else args.recompute_pg
+            if count:
+                rc = bench_recompute(container, count)
+                lines.append(
+                    f"- {kind}: re-computation of {rc['events']:,.0f} credited events (measured, "
+                    f"all adjusted) in {rc['seconds']:,.1f} s = {rc['rate']:,.0f} events/s "
+                    f"(bulk load of the history took {rc['load']:,.1f} s)"
+                )
+                print(lines[-1], flush=True)
+            if kind == "sqlite" and args.latency_samples:
+                lat = bench_latency(container, args.latency_samples)
+                ok &= lat["p99"] < 1.0
+                lines.append(
+                    f"- sqlite, embedded dispatcher: event published -> credited p50 "
+                    f"{lat['p50'] * 1000:.0f} ms, p99 {lat['p99'] * 1000:.0f} ms over "
+                    f"{args.latency_samples} events (target p99 < 1 s)"
+                )
+                print(lines[-1], flush=True)
+            container.close()
+    if not args.no_write:
+        write(lines)
+    return 0 if ok else 1
+
+
+def write(lines: list[str]) -> None:
+    cpu = platform.processor() or platform.machine()
+    block = "\n".join(
+        [
+            START,
+            "## Carbon account (`bench/bench_carbon.py`)",
+            "",
+            f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.system()} {cpu}, Python "
+            f"{platform.python_version()}; PostgreSQL local, default settings.",
+            "",
+            *lines,
+            END,
+        ]
+    )
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
+    if START in text:
+        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    DOC.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
