@@ -163,6 +163,12 @@ class Settlement:
     return_interest: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
 
+    def absorb(self, other: Settlement) -> None:
+        """Count ``other`` (already written) as part of this one."""
+        self.rolled += other.rolled
+        self.closed += other.closed
+        self.failures += other.failures
+
     def payout(self, due: Due, kind: PayoutKind, cycle: int, paid_on: date, **values: Any) -> None:
         self.payouts.append(
             {

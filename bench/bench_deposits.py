@@ -1,0 +1,404 @@
+"""Deposit purchases over HTTP against pgbench, and the maturity job's throughput, on PostgreSQL.
+
+1. A throwaway database gets the demo catalogue and CUSTOMERS funded Class II accounts.
+2. ``pgbench -c 8 -j 2 -T 20`` (TPC-B-like, scale 10) on its own database: the reference TPS.
+3. uvicorn serves the app in a subprocess on 127.0.0.1 (bus dispatcher and maturity scheduler
+   off, so only purchases run); 32 client threads, each with its own httpx client, buy random
+   time deposits (``POST /api/v1/deposits/holdings`` with an Idempotency-Key) for the same time.
+   Target: >= 25% of pgbench's TPS, p99 < 100 ms.
+4. HOLDINGS holdings maturing on one day (half roll over, half return) are settled by
+   ``run_maturity``. Target: >= 5,000 holdings/s.
+Both phases end with ``verify_ledger``. Figures go to docs/performance.md (bench:deposits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+from sqlalchemy import Table, insert, select
+
+from greenbank.accounts.models import AccountStatus, ClassIIAccount
+from greenbank.bootstrap import Container, build_container
+from greenbank.clock import FixedClock
+from greenbank.config import Environment, Settings
+from greenbank.customers.models import Customer, CustomerStatus
+from greenbank.deposits import seed
+from greenbank.deposits.domain import Term, maturity_date
+from greenbank.deposits.holdings_models import DepositHolding, HoldingStatus, MaturityOption
+from greenbank.deposits.maturity import BATCH_SIZE, RUNNERS, run_maturity
+from greenbank.deposits.models import Product
+from greenbank.deposits.rates import product_rates
+from greenbank.identity import sessions
+from greenbank.identity.sessions import PrincipalKind, TokenPolicy
+from greenbank.ids import new_id
+from greenbank.ledger import commands, service
+from greenbank.ledger.accounts import CARD_CLEARING
+from greenbank.ledger.domain import EntryCode, EntrySpec, PostingSpec
+from greenbank.migrations_runner import upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "performance.md"
+START, END = "<!-- bench:deposits:start -->", "<!-- bench:deposits:end -->"
+PG_HOST = os.environ.get("GREENBANK_BENCH_PGHOST", "127.0.0.1")
+PG_USER = os.environ.get("GREENBANK_BENCH_PGUSER", "postgres")
+DB, PGBENCH_DB = "gb_bench_deposits", "gb_bench_deposits_pgbench"
+URL = f"postgresql+psycopg://{PG_USER}@{PG_HOST}/{DB}"
+CLIENTS = 32
+TD_CODES = ["TD-3M", "TD-6M", "TD-1Y", "TD-2Y", "TD-3Y"]
+TARGET_RATIO, TARGET_P99_MS, TARGET_MATURITY = 0.25, 100.0, 5_000
+LONG = TokenPolicy(access_ttl=timedelta(days=1), refresh_ttl=timedelta(days=2))
+
+
+def pg(*args: str) -> None:
+    subprocess.run([*args, "-h", PG_HOST, "-U", PG_USER], check=True, capture_output=True)
+
+
+def fresh_database(name: str) -> None:
+    subprocess.run(["dropdb", "-h", PG_HOST, "-U", PG_USER, "--if-exists", name], check=True)
+    pg("createdb", name)
+
+
+def container(var_dir: Path, clock: FixedClock | None = None) -> Container:
+    settings = Settings(
+        environment=Environment.DEVELOPMENT,
+        database_url=URL,
+        var_dir=var_dir,
+        db_pool_size=8,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    return build_container(settings, clock=clock)
+
+
+def open_customers(c: Container, count: int, balance_fen: int) -> list[tuple[str, str]]:
+    """Verified customers with active, funded Class II accounts; (customer id, bearer token)."""
+    now = c.clock.now()
+    commands.ensure_chart_of_accounts(uow_factory=c.uow, clock=c.clock)
+    out = []
+    for n in range(count):
+        with c.uow() as unit:
+            s = unit.session
+            customer = Customer(
+                phone=f"139{n:08d}",
+                name="王五",
+                status=CustomerStatus.VERIFIED.value,
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(customer)
+            s.flush()
+            ledger = service.open_customer_account(s, clock=c.clock, customer_id=customer.id)
+            s.add(
+                ClassIIAccount(
+                    customer_id=customer.id,
+                    account_number=f"62{n:017d}",
+                    ledger_account_id=ledger.id,
+                    status=AccountStatus.ACTIVE.value,
+                    branch_code="440100",
+                    opened_at=now,
+                    updated_at=now,
+                )
+            )
+            service.post_entry(
+                s,
+                clock=c.clock,
+                spec=EntrySpec.transfer(
+                    code=EntryCode.TOP_UP,
+                    idempotency_key=f"bench-top-up-{n}",
+                    debit=CARD_CLEARING,
+                    credit=ledger.code,
+                    amount_fen=balance_fen,
+                ),
+            )
+            issued = sessions.open_session(
+                s, c.clock, LONG, kind=PrincipalKind.CUSTOMER, principal_id=customer.id
+            )
+            unit.commit()
+        out.append((customer.id, issued.access_token))
+    return out
+
+
+def pgbench_tps(seconds: int) -> float:
+    fresh_database(PGBENCH_DB)
+    pg("pgbench", "-i", "-s", "10", "-q", PGBENCH_DB)
+    out = subprocess.run(
+        [
+            *("pgbench", "-h", PG_HOST, "-U", PG_USER),
+            *("-c", "8", "-j", "2", "-T", str(seconds)),
+            PGBENCH_DB,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
+    if match is None:
+        raise SystemExit(f"could not parse pgbench output:\n{out}")
+    return float(match.group(1))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(var_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "GREENBANK_DATABASE_URL": URL,
+        "GREENBANK_VAR_DIR": str(var_dir),
+        "GREENBANK_ENVIRONMENT": "development",
+        "GREENBANK_DB_POOL_SIZE": "20",
+        "GREENBANK_LOG_LEVEL": "WARNING",
+        "GREENBANK_BUS_EMBEDDED_DISPATCHER": "0",
+        "GREENBANK_DEPOSITS_MATURITY_SCHEDULER": "0",
+    }
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "uvicorn", "greenbank.api:create_app", "--factory"),
+            *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+            *("--log-level", "warning", "--no-access-log"),
+        ],
+        env=env,
+    )
+    for _ in range(200):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.kill()
+    raise SystemExit("the server did not start")
+
+
+def buyers(port: int, customers: list[tuple[str, str]], seconds: float) -> dict[str, Any]:
+    """CLIENTS threads buying until the deadline: latencies of 201s and the other statuses."""
+    deadline = time.perf_counter() + seconds
+    latencies: list[list[float]] = [[] for _ in range(CLIENTS)]
+    refused: list[dict[int, int]] = [{} for _ in range(CLIENTS)]
+
+    def work(i: int) -> None:
+        rng = random.Random(i)
+        mine = customers[i::CLIENTS]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            n = 0
+            while time.perf_counter() < deadline:
+                _, token = mine[n % len(mine)]
+                body = {
+                    "product_code": rng.choice(TD_CODES),
+                    "amount_fen": rng.randint(50, 500) * 100,
+                }
+                headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"{i}-{n}"}
+                started = time.perf_counter()
+                response = http.post("/api/v1/deposits/holdings", json=body, headers=headers)
+                if response.status_code == 201:
+                    latencies[i].append(time.perf_counter() - started)
+                else:
+                    refused[i][response.status_code] = refused[i].get(response.status_code, 0) + 1
+                n += 1
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ordered = sorted(x for r in latencies for x in r)
+    errors: dict[int, int] = {}
+    for r in refused:
+        for code, count in r.items():
+            errors[code] = errors.get(code, 0) + count
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
+
+    return {"tps": len(ordered) / seconds, "p50": pick(0.5), "p99": pick(0.99), "errors": errors}
+
+
+def make_due_holdings(c: Container, customers: list[str], count: int, opened: date) -> date:
+    """``count`` 3-month holdings opened on ``opened``, half rollover, each with its ledger
+    account funded from card clearing (one multi-leg entry per 1,000); their maturity date."""
+    with c.uow() as unit:
+        product = unit.session.scalar(select(Product).where(Product.code == "TD-3M"))
+        assert product is not None
+        rate = product_rates(unit.session, product.id)(opened)
+        product_id, day_count = product.id, product.day_count
+    matures = maturity_date(opened, Term.M3)
+    now = c.clock.now()
+    table = cast(Table, DepositHolding.__table__)
+    for start in range(0, count, 1_000):
+        with c.uow() as unit:
+            rows, legs = [], []
+            for n in range(start, min(count, start + 1_000)):
+                hid = new_id()
+                amount = 10_000 + n % 500 * 100
+                service.open_holding_account(
+                    unit.session,
+                    clock=c.clock,
+                    holding_id=hid,
+                    customer_id=customers[n % len(customers)],
+                )
+                legs.append(PostingSpec(service.holding_account_code(hid), -amount))
+                rows.append(
+                    {
+                        "id": hid,
+                        "customer_id": customers[n % len(customers)],
+                        "product_id": product_id,
+                        "idempotency_key": f"bench-{n}",
+                        "fingerprint": "bench",
+                        "opening_principal_fen": amount,
+                        "principal_fen": amount,
+                        "rate": rate,
+                        "term": Term.M3,
+                        "day_count": day_count,
+                        "value_date": opened,
+                        "maturity_date": matures,
+                        "maturity_option": list(MaturityOption)[n % 2],
+                        "partial_withdrawn": False,
+                        "cycle": 0,
+                        "status": HoldingStatus.ACTIVE,
+                        "purchase_entry_id": "bench",
+                        "opened_at": now,
+                        "updated_at": now,
+                        "closed_at": None,
+                    }
+                )
+            legs.append(PostingSpec(CARD_CLEARING, -sum(leg.amount_fen for leg in legs)))
+            spec = EntrySpec(
+                code=EntryCode.ADJUSTMENT,
+                idempotency_key=f"bench-fund-{start}",
+                postings=tuple(legs),
+            )
+            service.post_entry(unit.session, clock=c.clock, spec=spec)
+            unit.session.execute(insert(table), rows)
+            unit.commit()
+    return matures
+
+
+def verify(c: Container) -> str:
+    report = commands.verify_ledger(uow_factory=c.uow)
+    if not report.ok:
+        raise SystemExit("verify_ledger found differences")
+    return f"{report.entries:,} entries, {report.postings:,} postings: ledger clean"
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISSED"
+
+
+def write_section(section: str) -> None:
+    """Replace the deposits section between its markers (re-reading the file just before)."""
+    text = DOC.read_text() if DOC.exists() else "# Performance\n\nFigures recorded by `bench/`.\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        text = head + section + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    DOC.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--customers", type=int, default=640)
+    parser.add_argument("--holdings", type=int, default=30_000)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--no-write", action="store_true", help="do not update performance.md")
+    parser.add_argument("--maturity-only", action="store_true", help="skip pgbench and HTTP")
+    args = parser.parse_args()
+    fresh_database(DB)
+    with tempfile.TemporaryDirectory() as tmp:
+        var_dir = Path(tmp)
+        c = container(var_dir)
+        upgrade(c.engine)
+        seed.seed(c)
+        customers = open_customers(c, args.customers, 10_000_000)
+        print(f"{len(customers)} funded customers")
+        reference, http = 1.0, {"tps": 0.0, "p50": 0.0, "p99": 0.0, "errors": {}}
+        if not args.maturity_only:
+            reference = pgbench_tps(args.seconds)
+            print(f"pgbench: {reference:,.0f} tps")
+            port = free_port()
+            server = start_server(var_dir, port, args.workers)
+            try:
+                http = buyers(port, customers, args.seconds)
+            finally:
+                server.terminate()
+                server.wait(30)
+        ratio = http["tps"] / reference
+        print(
+            f"purchases: {http['tps']:,.0f} tps ({ratio:.0%} of pgbench), "
+            f"p50 {http['p50']:.1f} ms, p99 {http['p99']:.1f} ms, refused {http['errors']}"
+        )
+        purchase_ledger = verify(c)
+        c.close()
+
+        clock = FixedClock(datetime.now(UTC))
+        opened = clock.today()  # the catalogue was priced from today
+        c = container(var_dir, clock)
+        matures = make_due_holdings(c, [cid for cid, _ in customers], args.holdings, opened)
+        clock.set(datetime(matures.year, matures.month, matures.day, 2, tzinfo=UTC))
+        started = time.perf_counter()
+        report = run_maturity(uow_factory=c.uow, clock=clock, on=matures)
+        elapsed = time.perf_counter() - started
+        rate = report.processed / elapsed
+        print(
+            f"maturity: {report.processed:,} holdings in {elapsed:.2f} s = {rate:,.0f}/s "
+            f"({report.rolled_over:,} rolled over, {report.returned:,} returned)"
+        )
+        maturity_ledger = verify(c)
+        c.close()
+    passed = ratio >= TARGET_RATIO and http["p99"] < TARGET_P99_MS and rate >= TARGET_MATURITY
+    lines = [
+        f"pgbench -c 8 -j 2 -T {args.seconds} (tpcb-like)  {reference:8,.0f} tps",
+        f"purchases over HTTP                {http['tps']:8,.0f} tps   ratio {ratio:.2f}"
+        f"  target >= {TARGET_RATIO:.2f}  {verdict(ratio >= TARGET_RATIO)}",
+        f"  latency p50 / p99                {http['p50']:6.1f} / {http['p99']:.1f} ms"
+        f"  target p99 < {TARGET_P99_MS:.0f} ms  {verdict(http['p99'] < TARGET_P99_MS)}",
+        f"maturity job                       {rate:8,.0f} holdings/s"
+        f"  target >= {TARGET_MATURITY:,}  {verdict(rate >= TARGET_MATURITY)}",
+    ]
+    machine = f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()})"
+    section = "\n".join(
+        [
+            START,
+            "## Deposits (`bench/bench_deposits.py`)",
+            "",
+            f"- Measured: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine}, Python "
+            f"{platform.python_version()}, PostgreSQL on 127.0.0.1 (same machine)",
+            f"- Purchases: uvicorn with {args.workers} worker processes, {CLIENTS} httpx client "
+            f"threads, {args.customers} customers buying random TD products and amounts. Each "
+            "purchase is one transaction: account lock, ledger entry, holding, quota, outbox "
+            "event and a gap-free numbered e-receipt. Bus dispatcher off (sealing is a worker's).",
+            f"- Maturity: {args.holdings:,} holdings due the same day (half roll over, half "
+            f"return), one `run_maturity` ({RUNNERS} runners, batches of {BATCH_SIZE:,}).",
+            "",
+            "```",
+            *lines,
+            "```",
+            f"- After purchases: {purchase_ledger}; after maturity: {maturity_ledger}.",
+            END,
+        ]
+    )
+    if not (args.no_write or args.maturity_only):
+        write_section(section)
+    print(section)
+    sys.exit(0 if passed else 1)
+
+
+if __name__ == "__main__":
+    main()
