@@ -175,7 +175,10 @@ class GreenbankClient:
         if method in _WRITES:
             sent["Idempotency-Key"] = idempotency_key or new_nonce(24)
         response = self._http.request(method, full, content=body, headers=sent)
-        verify_signed(response.headers, response.content, self.platform_keys, now=self._now())
+        try:
+            verify_signed(response.headers, response.content, self.platform_keys, now=self._now())
+        except SDKError as err:
+            raise SDKError(f"HTTP {response.status_code} answer refused: {err}") from None
         payload = response.json() if response.content else None
         if response.status_code >= 400:
             raise ApiError(response.status_code, payload or {})

@@ -360,7 +360,7 @@ def create_sandbox_customer(
     partner can walk the whole consent flow on its own (then ``open_sandbox_account``)."""
     if not caller.sandbox:
         raise SandboxMismatch("only sandbox partners create sandbox customers")
-    customer_id = f"sbx-{new_id()}"
+    customer_id = new_id()  # told apart by its partner_sandbox_customers row
     session.add(
         SandboxCustomer(
             customer_id=customer_id, partner_id=caller.partner_id, created_at=container.clock.now()
