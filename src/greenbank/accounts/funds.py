@@ -97,7 +97,8 @@ def request(
     card_number: str | None = None,
     purpose: TransferPurpose = TransferPurpose.CUSTOMER,
 ) -> TransferOut:
-    if type(amount_fen) is not int or not 0 < amount_fen <= rt.policy.max_single_fen:
+    ceiling = rt.policy.max_single_fen if purpose is TransferPurpose.CUSTOMER else amount_fen
+    if type(amount_fen) is not int or not 0 < amount_fen <= ceiling:
         raise InvalidTransferAmount(
             f"amount must be 1-{rt.policy.max_single_fen} fen", max_fen=rt.policy.max_single_fen
         )

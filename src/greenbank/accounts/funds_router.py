@@ -67,7 +67,6 @@ class TransferIn(BaseModel):
     card_number: Annotated[
         str | None,
         Field(
-            default=None,
             max_length=30,
             description="Optional: must be the bound card; anything else is `not_bound_card`",
         ),

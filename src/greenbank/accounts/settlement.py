@@ -14,6 +14,7 @@ only moves forward, so a repeated or late notice changes nothing:
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import select
@@ -34,12 +35,14 @@ from greenbank.accounts.models import AccountStatus, BoundCard, ClassIIAccount
 from greenbank.accounts.service import lock_account
 from greenbank.clock import Clock
 from greenbank.db import UowFactory, run_with_retry
+from greenbank.errors import GreenbankError
 from greenbank.ledger import service as ledger
 from greenbank.ledger.accounts import CARD_CLEARING
 from greenbank.ledger.domain import EntryCode, EntrySpec
 from greenbank.ledger.errors import AccountNotFound as LedgerAccountNotFound
 from greenbank.ledger.errors import HoldExpired, InsufficientFunds
 
+log = logging.getLogger(__name__)
 DIRECTION = {TransferKind.TOP_UP: "in", TransferKind.WITHDRAWAL: "out"}
 RAIL_DIRECTION = {
     TransferKind.TOP_UP: RailDirection.DEBIT,
@@ -244,5 +247,10 @@ def settle_due(uow_factory: UowFactory, rt: FundsRuntime, *, limit: int = 200) -
             .limit(limit)
         ).all()
         instructions = [instruction_for(uow.session, t) for t in pending]
-    now = rt.clock.now()
-    return [apply_notice(uow_factory, rt, rt.rail.query(i, now=now)) for i in instructions]
+    now, done = rt.clock.now(), []
+    for instruction in instructions:
+        try:
+            done.append(apply_notice(uow_factory, rt, rt.rail.query(instruction, now=now)))
+        except GreenbankError as err:  # one bad answer must not hold up the others
+            log.warning("transfer %s not settled: %s", instruction.reference, err.code)
+    return done

@@ -249,6 +249,8 @@ def close(
             balance = ledger.balance(
                 session, clock=rt.clock, account=ledger.customer_account_code(customer_id)
             )
+            if balance.available_fen <= 0:
+                raise TransfersInFlight("the balance is on hold; close when it is released")
             account.status = AccountStatus.RESTRICTED.value
             account.status_reason = CLOSING
             account.updated_at = rt.clock.now()

@@ -3,13 +3,15 @@ clean after every scenario."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from funds_support import CARD, OTHER_CARD, World, assert_ledger_clean
 from sqlalchemy import select
 
+from greenbank.accounts.card_rail import RailInstruction, RailNotice, SandboxCardRail
 from greenbank.accounts.errors import IdempotencyKeyReused
 from greenbank.accounts.funds_errors import (
     AccountFrozen,
@@ -22,6 +24,7 @@ from greenbank.accounts.settlement import apply_notice, instruction_for
 from greenbank.bootstrap import Container
 from greenbank.bus.models import OutboxEvent
 from greenbank.crypto import mask_card
+from greenbank.errors import ServiceUnavailable
 from greenbank.ledger.errors import InsufficientFunds
 from greenbank.receipts.models import Receipt
 
@@ -224,3 +227,42 @@ def test_a_notice_that_contradicts_a_settled_transfer_is_refused(world: World) -
     with pytest.raises(RailNoticeConflict):
         apply_notice(world.container.uow, world.rt, declined)
     assert world.balance().balance_fen == 10_000
+
+
+class _Unreachable:
+    """A rail that does not answer for the references listed (a network partition)."""
+
+    name = "sandbox"
+
+    def __init__(self, rail: SandboxCardRail, down: set[str]) -> None:
+        self.rail, self.down = rail, down
+
+    def _check(self, reference: str) -> None:
+        if reference in self.down or "*" in self.down:
+            raise ServiceUnavailable("card rail timed out")
+
+    def submit(self, instruction: RailInstruction) -> RailNotice:
+        self._check(instruction.reference)
+        return self.rail.submit(instruction)
+
+    def query(self, instruction: RailInstruction, *, now: datetime) -> RailNotice:
+        self._check(instruction.reference)
+        return self.rail.query(instruction, now=now)
+
+    def verify_callback(self, body: bytes, signature: str) -> RailNotice:
+        return self.rail.verify_callback(body, signature)
+
+
+def test_a_rail_that_does_not_answer_leaves_the_transfer_for_the_next_sweep(world: World) -> None:
+    flaky = _Unreachable(world.rail, {"*"})
+    down = replace(world, rt=replace(world.rt, rail=flaky))
+    pending = down.top_up(10_000)
+    assert pending.status == "processing"
+    second = down.top_up(20_000)
+    flaky.down = {pending.id}
+    (settled,) = down.settle()  # the first is still unreachable; the other settles
+    assert (settled.id, settled.status) == (second.id, "settled")
+    flaky.down = set()
+    assert [t.id for t in down.settle()] == [pending.id]
+    assert world.balance().balance_fen == 30_000
+    assert_ledger_clean(world.container)
