@@ -6,8 +6,10 @@ Threads start together behind a barrier, each with its own unit of work (its own
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
 
 import pytest
 from deposits_support import MakeProduct
@@ -15,9 +17,17 @@ from holding_support import balance, open_funded_account
 from sqlalchemy import func, select
 
 from greenbank.bootstrap import Container
-from greenbank.deposits.holdings_models import DepositHolding
+from greenbank.clock import FixedClock
+from greenbank.deposits.holdings_models import (
+    DepositHolding,
+    HoldingPayout,
+    HoldingStatus,
+    MaturityOption,
+)
+from greenbank.deposits.maturity import run_maturity
 from greenbank.deposits.models import Product
 from greenbank.deposits.purchase import purchase
+from greenbank.deposits.withdrawal import withdraw
 from greenbank.errors import GreenbankError
 from greenbank.ledger import commands
 
@@ -90,3 +100,62 @@ def test_the_same_key_racing_buys_once(container: Container, make_product: MakeP
     assert balance(container, customer) == 9 * SLICE
     with container.uow() as unit:
         assert unit.session.scalar(select(func.count()).select_from(DepositHolding)) == 1
+
+
+@pytest.mark.postgres_only
+def test_concurrent_maturity_runs_and_withdrawals_settle_each_holding_once(
+    container: Container, make_product: MakeProduct
+) -> None:
+    make_product("TD-1Y")
+    customers = [open_funded_account(container, 20 * SLICE) for _ in range(4)]
+    holdings = []
+    for n in range(40):
+        option = list(MaturityOption)[n % 2]
+        result = purchase(
+            uow=container.uow,
+            clock=container.clock,
+            customer_id=customers[n % 4],
+            product_code="TD-1Y",
+            amount_fen=SLICE,
+            idempotency_key=f"k{n}",
+            maturity_option=option,
+        )
+        holdings.append(result.holding)
+    clock = container.clock
+    assert isinstance(clock, FixedClock)
+    clock.set(datetime(2027, 3, 2, 2, tzinfo=UTC))
+
+    def work(i: int) -> None:
+        if i < 3:
+            run_maturity(uow_factory=container.uow, clock=clock, on=date(2027, 3, 2), batch_size=7)
+        else:
+            h = holdings[i]  # racing customers withdraw at maturity themselves
+            withdraw(
+                uow=container.uow,
+                clock=clock,
+                customer_id=h.customer_id,
+                holding_id=h.id,
+                amount_fen=None,
+                idempotency_key="w",
+            )
+
+    outcomes = race(8, work)
+    assert set(outcomes) <= {"ok", "holding_closed"}
+    withdrawn = {h.id for h in holdings[3:8]}
+    with container.uow() as unit:
+        payouts = unit.session.scalars(select(HoldingPayout)).all()
+        rows = unit.session.scalars(select(DepositHolding)).all()
+        settled = Counter(p.holding_id for p in payouts if p.kind.value in ("rollover", "maturity"))
+        early = Counter(p.holding_id for p in payouts if p.kind.value == "full_early")
+        # the maturity is settled exactly once, by a runner or by the customer's withdrawal;
+        # a rolled-over deposit withdrawn the same day is then closed early (0 days, 0 interest)
+        assert settled == Counter({h.id: 1 for h in holdings})
+        assert set(early) <= withdrawn and all(n == 1 for n in early.values())
+        for h in rows:
+            closed = h.maturity_option is MaturityOption.RETURN_TO_BALANCE or h.id in withdrawn
+            assert (h.status is HoldingStatus.CLOSED) == closed
+        on_deposit = sum(h.principal_fen for h in rows if h.status is HoldingStatus.ACTIVE)
+    # 1y at 1.50% on 100 CNY = 150 fen per holding, rolled or paid
+    total = sum(balance(container, c) for c in customers)
+    assert total + on_deposit == 4 * 20 * SLICE + 40 * 150
+    assert commands.verify_ledger(uow_factory=container.uow).ok
