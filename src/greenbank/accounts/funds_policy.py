@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
-from greenbank.accounts.aml import AmlRules
+from greenbank.accounts.aml import AmlRules, FlowKind
 from greenbank.accounts.card_rail import CardRail, SandboxCardRail, sandbox_secret
 from greenbank.clock import Clock
 from greenbank.config import Environment, Settings
@@ -32,20 +33,26 @@ class FundsPolicy:
 
 
 def _read(settings: Settings, prefix: str, default: Any) -> dict[str, Any]:
-    found = {}
+    """``<prefix><field>`` of the settings that exist, in the field's type: durations are given
+    in seconds, rates as strings or numbers."""
+    found: dict[str, Any] = {}
     for item in fields(default):
         value = getattr(settings, f"{prefix}{item.name}", None)
-        if value is not None:
-            found[item.name] = value
+        if value is None:
+            continue
+        current = getattr(default, item.name)
+        if isinstance(current, timedelta) and not isinstance(value, timedelta):
+            value = timedelta(seconds=value)
+        elif isinstance(current, Decimal):
+            value = Decimal(str(value))
+        elif isinstance(current, frozenset):
+            value = frozenset(FlowKind(v) for v in value)
+        found[item.name] = value
     return found
 
 
 def funds_policy(settings: Settings) -> FundsPolicy:
-    values = _read(settings, "funds_", FundsPolicy())
-    for name in ("rail_latency", "withdrawal_hold_ttl"):
-        if isinstance(values.get(name), int | float):
-            values[name] = timedelta(seconds=values[name])
-    return FundsPolicy(**values)
+    return FundsPolicy(**_read(settings, "funds_", FundsPolicy()))
 
 
 def aml_rules(settings: Settings) -> AmlRules:
