@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 from sqlalchemy import select, text
-from tests.integration.accounts.opening_support import CONSENTS, confirmed, walk
+from tests.integration.accounts.opening_support import CONSENTS, confirmed, sign_up, walk
 
-from greenbank.accounts import kyc_steps, onboarding, review
+from greenbank.accounts import kyc_steps, onboarding, review, wiring
 from greenbank.accounts.errors import ApplicationInProgress, WrongStep
 from greenbank.accounts.models import ApplicationState, BoundCard, ClassIIAccount, ConsentKind
 from greenbank.audit.service import recent
@@ -112,3 +113,24 @@ def test_no_personal_data_in_logs(container: Container, caplog: pytest.LogCaptur
     svc, customer_id, app = walk(container, "zhang_san")
     review.submit(svc, customer_id=customer_id, application_id=app.id)
     assert "11010519491231002X" not in caplog.text and "张三" not in caplog.text
+
+
+@pytest.mark.postgres_only
+def test_concurrent_starts_open_one_application(container: Container) -> None:
+    svc = wiring.onboarding(container)
+    customer_id = sign_up(container, "13926264321")
+    outcomes: list[str] = []
+
+    def start() -> None:
+        try:
+            onboarding.start(svc, customer_id=customer_id, consents=CONSENTS)
+            outcomes.append("started")
+        except ApplicationInProgress:
+            outcomes.append("in_progress")
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["in_progress"] * 5 + ["started"]
