@@ -66,7 +66,8 @@ def opening_policy(settings: Settings) -> OpeningPolicy:
 
 
 def providers(container: Container) -> Providers:
-    """The configured vendors; the sandbox is refused in production."""
+    """The configured vendors; the sandbox is refused in production. ``accounts_kyc_provider``
+    has one value today ("sandbox"): a bank's real adapters implement ``providers.py``."""
     settings = container.settings
     if settings.environment is Environment.PRODUCTION:
         raise ConfigurationError("the sandbox KYC vendors cannot be used in production")
