@@ -162,6 +162,17 @@ class GreenbankClient:
     ) -> Any:
         """Send a signed request to ``path`` (under /api/v1/open unless absolute) and return the
         verified JSON answer; problem+json answers raise ``ApiError``."""
+        response = self._send(method, path, json_body, idempotency_key, headers)
+        return self._verified(response, self.platform_keys)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        json_body: Any = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         method = method.upper()
         full = path if path.startswith("/") else f"{API_PREFIX}/{path}"
         body = b"" if json_body is None else json.dumps(json_body, ensure_ascii=False).encode()
@@ -174,9 +185,11 @@ class GreenbankClient:
             sent["Content-Type"] = "application/json"
         if method in _WRITES:
             sent["Idempotency-Key"] = idempotency_key or new_nonce(24)
-        response = self._http.request(method, full, content=body, headers=sent)
+        return self._http.request(method, full, content=body, headers=sent)
+
+    def _verified(self, response: httpx.Response, keys: Mapping[str, PublicKey]) -> Any:
         try:
-            verify_signed(response.headers, response.content, self.platform_keys, now=self._now())
+            verify_signed(response.headers, response.content, keys, now=self._now())
         except SDKError as err:
             raise SDKError(f"HTTP {response.status_code} answer refused: {err}") from None
         payload = response.json() if response.content else None
@@ -185,19 +198,22 @@ class GreenbankClient:
         return payload
 
     def refresh_platform_keys(self) -> dict[str, PublicKey]:
-        """Download the platform keys; keep those endorsed by a key we already trust."""
-        listing = self.request("GET", "platform-keys")
-        for entry in listing["keys"]:
-            pem = entry["public_key_pem"].encode()
+        """Download the platform keys and keep those endorsed by a key we already trust; the
+        answer itself may be signed by such a newly endorsed key (the bank rotated)."""
+        response = self._send("GET", "platform-keys")
+        endorsed: dict[str, PublicKey] = {}
+        for entry in response.json().get("keys", []) if response.status_code == 200 else []:
             message = f"{entry['serial_no']}\n{entry['public_key_pem']}".encode()
-            endorsed = any(
+            vouched = any(
                 serial in self.platform_keys
                 and self.platform_keys[serial].verify(unb64(signature), message)
                 for serial, signature in entry["endorsements"].items()
             )
-            key = load_public_key(pem)
-            if endorsed and key_serial(key) == entry["serial_no"]:
-                self.platform_keys[entry["serial_no"]] = key
+            key = load_public_key(entry["public_key_pem"].encode())
+            if vouched and key_serial(key) == entry["serial_no"]:
+                endorsed[entry["serial_no"]] = key
+        self._verified(response, {**self.platform_keys, **endorsed})
+        self.platform_keys.update(endorsed)
         return dict(self.platform_keys)
 
     def encrypt(self, value: str, serial: str | None = None) -> tuple[str, dict[str, str]]:

@@ -28,9 +28,8 @@ from greenbank.partners.runtime import runtime
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "partners"))
 sys.path.insert(0, str(Path(__file__).parents[2] / "examples"))
-from partner_support import authorised_customer, install_carbon, onboard, sdk
-
 import metro_partner
+from partner_support import authorised_customer, install_carbon, onboard, sdk
 
 OPENSSL = shutil.which("openssl")
 UID = "1234567812345678"

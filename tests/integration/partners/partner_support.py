@@ -24,7 +24,7 @@ from greenbank_sdk.client import key_serial as sdk_serial
 
 
 @dataclass
-class TestPartner:
+class PartnerUnderTest:
     id: str
     key: SM2PrivateKey
     serial: str
@@ -49,7 +49,7 @@ def onboard(
     scenarios: Sequence[str] = ("metro_trip", "bike_trip"),
     rate_limit: int = 600,
     ip_allow_list: Sequence[str] = (),
-) -> TestPartner:
+) -> PartnerUnderTest:
     key = SM2PrivateKey.generate()
     profile = registry.Profile(
         name=f"{partner_id} metro",
@@ -66,10 +66,10 @@ def onboard(
         public_key_pem=key.public_key().to_pem().decode(),
     )
     registry.approve(container, actor="checker", partner_id=partner_id)
-    return TestPartner(partner_id, key, key_serial(key.public_key()), sandbox)
+    return PartnerUnderTest(partner_id, key, key_serial(key.public_key()), sandbox)
 
 
-def sdk(container: Container, http: httpx.Client, partner: TestPartner) -> GreenbankClient:
+def sdk(container: Container, http: httpx.Client, partner: PartnerUnderTest) -> GreenbankClient:
     platform = load_public_key(runtime(container).keys.current.public_pem.encode())
     clock = container.clock
     return GreenbankClient(
@@ -88,16 +88,19 @@ def authorised_customer(
     caller: Caller,
     customer_id: str = "cust-1",
     scenarios: Sequence[str] = ("metro_trip",),
+    *,
+    open_account: bool = True,
 ) -> tuple[str, str]:
-    """A customer with a carbon account who approved the partner: (customer token, authorisation id).
-    The clock moves on an hour so events after it fall inside the consent."""
-    consent.open_account(
-        container.uow,
-        container.clock,
-        customer_id=customer_id,
-        accept_terms=True,
-        terms_version=consent.TERMS_VERSION,
-    )
+    """A customer with a carbon account who approved the partner: (customer token,
+    authorisation id). The clock moves on an hour so later events fall inside the consent."""
+    if open_account:
+        consent.open_account(
+            container.uow,
+            container.clock,
+            customer_id=customer_id,
+            accept_terms=True,
+            terms_version=consent.TERMS_VERSION,
+        )
     with container.uow() as uow:
         asked = authorisations.start(
             uow.session,

@@ -137,7 +137,8 @@ def test_sensitive_fields_encrypted_by_the_sdk_decrypt_at_the_bank(platform: Pla
     assert platform.decrypt_field(ciphertext, platform.current.serial) == "13812345678"
     with pytest.raises(EncryptedFieldInvalid):
         platform.decrypt_field(ciphertext, "0" * 40)
-    broken = base64.b64encode(base64.b64decode(ciphertext)[:-1] + b"\x00").decode()
+    raw = base64.b64decode(ciphertext)
+    broken = base64.b64encode(raw[:-1] + bytes([raw[-1] ^ 1])).decode()  # one bit of C2
     with pytest.raises(EncryptedFieldInvalid):
         platform.decrypt_field(broken, None)
 
