@@ -21,7 +21,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped]
+from asn1crypto import cms  # type: ignore[import-untyped]
+from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -98,14 +99,14 @@ class SealIdentity:
     chain: tuple[x509.Certificate, ...]
 
     @cached_property
-    def signer(self) -> SimpleSigner:
+    def signer(self) -> ReceiptSigner:
         """The pyHanko signer, built once per identity (loading keys is a hot spot)."""
         der_key = self.key.private_bytes(
             serialization.Encoding.DER,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        return SimpleSigner(
+        return ReceiptSigner(
             signing_cert=to_asn1(self.cert),
             signing_key=asn1_keys.PrivateKeyInfo.load(der_key),
             cert_registry=cert_store(self.chain),
@@ -113,6 +114,34 @@ class SealIdentity:
             # that every reader has to parse.
             embed_roots=False,
         )
+
+
+class _DefiniteLengthSignerInfo(cms.SignerInfo):  # type: ignore[misc]
+    """A SignerInfo that asn1crypto does not mistake for a BER indefinite-length value.
+
+    asn1crypto re-encodes a value from scratch ("force") when its cached header ends in 0x80,
+    meant for the indefinite-length marker ``30 80`` but also true of definite long-form lengths
+    such as ``30 82 07 80`` (asn1crypto issue #249). pyHanko dumps the SignerInfo several times
+    while packaging the CMS, and each forced re-encoding of the signed attributes is superlinear:
+    ~30 ms whenever the signature and timestamp sizes add up to such a length (about one seal in
+    five with the dev PKI). A header longer than two bytes is a definite length, so the cached
+    header is dropped and rebuilt from the (unchanged) contents instead.
+    """
+
+    def dump(self, force: bool = False) -> bytes:
+        header = self._header
+        if not force and header is not None and len(header) > 2 and header[-1:] == b"\x80":
+            self._header = None
+        result: bytes = super().dump(force)
+        return result
+
+
+class ReceiptSigner(SimpleSigner):
+    """pyHanko's in-memory signer, packaging its SignerInfo without the re-encoding trap above."""
+
+    def signer_info(self, digest_algorithm: str, signed_attrs: Any, signature: bytes) -> Any:
+        info = super().signer_info(digest_algorithm, signed_attrs, signature)
+        return _DefiniteLengthSignerInfo.load(info.dump())
 
 
 def to_asn1(cert: x509.Certificate) -> Any:
