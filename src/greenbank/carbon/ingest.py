@@ -154,7 +154,7 @@ def ingest_in_session(
     context = PipelineContext(
         now=now,
         methodologies=catalog.methodologies,
-        consents=_consents(session, [c for c in customers if c in accounts]),
+        consents=_consents(session, fresh, accounts),
         counters=_counters(session, fresh, accounts),
         seen_keys=frozenset(seen),
         settings=settings or PipelineSettings(),
@@ -226,8 +226,16 @@ def _known(session: Session, keys: Iterable[EventKey]) -> dict[EventKey, tuple[s
 
 
 def _consents(
-    session: Session, customers: Sequence[str]
+    session: Session, events: Sequence[RawEvent], accounts: Mapping[str, AccountTotals]
 ) -> dict[ConsentKey, list[ConsentInterval]]:
+    """The consent intervals for the (customer, source, scenario) triples of the batch."""
+    wanted = {
+        (e.customer_ref, e.source, e.scenario)
+        for e in events
+        if event_key(e) is not None and e.customer_ref in accounts
+    }
+    customers = sorted({c for c, _, _ in wanted})
+    sources, scenarios = {s for _, s, _ in wanted}, {s for _, _, s in wanted}
     consents: dict[ConsentKey, list[ConsentInterval]] = defaultdict(list)
     table = CONSENTS
     for part in chunks(customers):
@@ -237,7 +245,11 @@ def _consents(
             table.c.scenario,
             table.c.granted_at,
             table.c.revoked_at,
-        ).where(table.c.customer_id.in_(part))
+        ).where(
+            table.c.customer_id.in_(part),
+            table.c.source.in_(sources),
+            table.c.scenario.in_(scenarios),
+        )
         for customer, source, scenario, granted, revoked in session.execute(query):
             consents[(customer, source, scenario)].append(ConsentInterval(granted, revoked))
     return consents
