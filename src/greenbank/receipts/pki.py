@@ -129,7 +129,7 @@ class _DefiniteLengthSignerInfo(cms.SignerInfo):  # type: ignore[misc]
     """
 
     def dump(self, force: bool = False) -> bytes:
-        header = self._header
+        header: bytes | None = self._header  # type: ignore[has-type]
         if not force and header is not None and len(header) > 2 and header[-1:] == b"\x80":
             self._header = None
         result: bytes = super().dump(force)

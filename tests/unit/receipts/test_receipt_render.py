@@ -11,7 +11,10 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyhanko.pdf_utils.reader import PdfFileReader
+from reportlab.graphics.barcode import qrencoder
 from tests.unit.receipts.conftest import BANK, VERIFY_URL
 
 from greenbank.receipts.render import (
@@ -21,6 +24,7 @@ from greenbank.receipts.render import (
     mask_account,
     mask_name,
     percent,
+    qr_modules,
     receipt_no_from_keywords,
     render_receipt,
     verification_link,
@@ -155,3 +159,26 @@ def test_star_points() -> None:
     assert points[0] == pytest.approx(0) and points[1] == pytest.approx(10)  # top point
     inner = math.hypot(points[2], points[3])
     assert inner == pytest.approx(10 * 0.381966, rel=1e-5)  # golden-ratio inner radius
+
+
+def _reportlab_qr(text: str) -> list[list[bool]]:
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(text)
+    code.make()  # lays out and scores all eight masks
+    modules: list[list[bool]] = code.modules
+    return modules
+
+
+@pytest.mark.parametrize("number", ["RC202405010000123", "RP20260302000001", "RT20991231999999"])
+def test_the_qr_matrix_is_the_one_reportlab_builds(number: str) -> None:
+    link = verification_link(VERIFY_URL, number, "7KQ2MXH9PA")
+    assert qr_modules(link) == _reportlab_qr(link)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=400)
+)
+def test_the_qr_mask_choice_matches_reportlab_for_any_text(text: str) -> None:
+    # Versions 1-14, both sides of the version-7 format change; any mask difference shows here.
+    assert qr_modules(text) == _reportlab_qr(text)
