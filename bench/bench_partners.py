@@ -38,6 +38,7 @@ from greenbank.partners.gateway import Caller
 from greenbank.partners.runtime import runtime
 from greenbank.partners.signing import key_serial
 from greenbank_sdk import GreenbankClient, load_private_key, load_public_key, request_message
+from greenbank_sdk.client import key_serial as sdk_serial
 
 CLIENTS = 32
 PER_CUSTOMER_PER_DAY = 6  # metro_trip's cap: events go round enough customers
@@ -180,7 +181,7 @@ def main() -> int:
                     partner_id=partner_id,
                     serial_no=key_serial(key.public_key()),
                     signer=load_private_key(key.to_pem()),
-                    platform_keys={key_serial_of(platform_pem): platform},
+                    platform_keys={sdk_serial(platform): platform},
                     http=http,
                 )
                 api.request("GET", "webhooks")  # warm the connection
@@ -235,12 +236,6 @@ def main() -> int:
     if failures:
         print("refusal reasons:", sorted(set(failures))[:5])
     return 0 if not failures else 1
-
-
-def key_serial_of(pem: bytes) -> str:
-    from greenbank_sdk.client import key_serial as sdk_serial
-
-    return sdk_serial(load_public_key(pem))
 
 
 if __name__ == "__main__":
