@@ -4,6 +4,7 @@ platform, is logged for the partner, and ingests nothing."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -203,3 +204,32 @@ def test_replayed_nonce_is_refused(world: World) -> None:
     again = world.http.post("/api/v1/open/events", content=body, headers=sent)
     assert (again.status_code, again.json()["code"]) == (401, "nonce_replayed")
     assert new_nonce() != new_nonce()
+
+
+def test_racing_copies_of_one_request_pass_once(world: World) -> None:
+    """Eight threads present the same signed request at once: one gets through, seven are
+    replays — on PostgreSQL the nonce's primary key decides, on SQLite the write lock."""
+    body = json.dumps(world.event()).encode()
+    header = world.api.authorization("POST", "/api/v1/open/events", body)
+    outcomes: list[str] = []
+
+    def present() -> None:
+        try:
+            gateway.authenticate(
+                world.container,
+                header=header,
+                method="POST",
+                path="/api/v1/open/events",
+                body=body,
+                client_ip="127.0.0.1",
+            )
+            outcomes.append("ok")
+        except Exception as err:
+            outcomes.append(getattr(err, "code", type(err).__name__))
+
+    threads = [threading.Thread(target=present) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["nonce_replayed"] * 7 + ["ok"]
