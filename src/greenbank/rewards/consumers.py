@@ -23,16 +23,15 @@ SETTLES: list[type[Event]] = [MaturityBatchProcessed, DepositWithdrawn]
 @consumer(RATE_BONUS_CONSUMER, event_types=SETTLES)
 def settle_rate_bonus(event: Event, uow: UnitOfWork) -> None:
     clock = FixedClock(event.meta.created_at)
-    if isinstance(event, MaturityBatchProcessed):
+    if isinstance(event, MaturityBatchProcessed):  # matured or rolled over: term interest paid
         for holding in event.holdings:
             pay_rate_bonus(uow.session, clock=clock, holding_id=holding.holding_id)
-    elif not isinstance(event, DepositWithdrawn):
-        return
-    elif event.kind == "maturity":
-        pay_rate_bonus(uow.session, clock=clock, holding_id=event.holding_id)
-    elif event.kind == "full_early":
-        forfeit_rate_bonus(uow.session, clock=clock, holding_id=event.holding_id)
-    else:
-        shrink_rate_bonus(
-            uow.session, holding_id=event.holding_id, remaining_fen=event.remaining_fen
-        )
+    elif isinstance(event, DepositWithdrawn):
+        if event.kind == "maturity":
+            pay_rate_bonus(uow.session, clock=clock, holding_id=event.holding_id)
+        elif event.kind == "full_early":
+            forfeit_rate_bonus(uow.session, clock=clock, holding_id=event.holding_id)
+        else:  # partial_early
+            shrink_rate_bonus(
+                uow.session, holding_id=event.holding_id, remaining_fen=event.remaining_fen
+            )
