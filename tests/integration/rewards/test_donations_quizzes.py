@@ -144,3 +144,14 @@ def test_cli_evaluates_perks_and_exports(
     header, row = exported.output.strip().splitlines()
     assert header.startswith("customer_id,kind,right_id,valid_from,valid_until,coupon_code")
     assert row.startswith(f"{customer},instalment_discount,") and ",GB" in row and ",50,12," in row
+
+
+def test_the_demo_seed_runs_twice_without_changes(container: Container) -> None:
+    from greenbank.rewards import seed
+
+    created = seed.seed(container)
+    assert len(created) == 1 + 3 + 3 + 1  # project, items, rules, content
+    assert seed.seed(container) == []
+    quiz = quizzes.daily_quiz(uow=container.uow, clock=container.clock, customer_id="c-1")
+    assert len(quiz) == 3
+    assert len(perks.list_rules(uow=container.uow)) == 3
