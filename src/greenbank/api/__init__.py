@@ -23,6 +23,8 @@ ROUTER_MODULES = (
     "greenbank.deposits.router",
     "greenbank.identity.router",
     "greenbank.carbon.router",
+    "greenbank.rewards.router",
+    "greenbank.rewards.staff_router",
 )
 
 DESCRIPTION = """
