@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.console import Console
 
-from greenbank.cli import carbon, db, demo, deposits, doctor, keys, ledger, serve, staff
+from greenbank.cli import carbon, db, demo, deposits, doctor, keys, ledger, rewards, serve, staff
 from greenbank.errors import GreenbankError
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.add_typer(staff.app, name="staff")
 app.command("serve")(serve.serve)
 app.command("doctor")(doctor.doctor)
 app.add_typer(carbon.app, name="carbon")
+app.add_typer(rewards.app, name="rewards")
 
 _err = Console(stderr=True)
 
