@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from asn1crypto import cms  # type: ignore[import-untyped]
+from asn1crypto import cms, tsp  # type: ignore[import-untyped]
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from pyhanko.sign.attributes import SigningCertificateV2Provider
+from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -136,8 +138,40 @@ class _DefiniteLengthSignerInfo(cms.SignerInfo):  # type: ignore[misc]
         return result
 
 
+class _ParsedSigningCertificateV2(SigningCertificateV2Provider):
+    """The signing-certificate-v2 value parsed from its DER rather than built from Python values.
+
+    A value asn1crypto built from Python values is re-serialised, subtree by subtree, every time
+    it or a container is dumped (~3 ms a dump for this one, and a seal dumps it several times);
+    a parsed value keeps its bytes. The value depends on the certificate only.
+    """
+
+    def __init__(self, signing_cert: Any, der: bytes) -> None:
+        super().__init__(signing_cert)
+        self._der = der
+
+    async def build_attr_value(self, dry_run: bool = False) -> Any:
+        return tsp.SigningCertificateV2.load(self._der)
+
+
 class ReceiptSigner(SimpleSigner):
-    """pyHanko's in-memory signer, packaging its SignerInfo without the re-encoding trap above."""
+    """pyHanko's in-memory signer, minus two asn1crypto re-encoding traps (see above)."""
+
+    @cached_property
+    def _signing_certificate_v2(self) -> bytes:
+        der: bytes = as_signing_certificate_v2(self.signing_cert).dump()
+        return der
+
+    def _signed_attr_providers(self, *args: Any, **kwargs: Any) -> Any:
+        for provider in super()._signed_attr_providers(*args, **kwargs):
+            if type(provider) is SigningCertificateV2Provider and (
+                provider.signing_cert is self.signing_cert
+            ):
+                yield _ParsedSigningCertificateV2(
+                    provider.signing_cert, self._signing_certificate_v2
+                )
+            else:
+                yield provider
 
     def signer_info(self, digest_algorithm: str, signed_attrs: Any, signature: bytes) -> Any:
         info = super().signer_info(digest_algorithm, signed_attrs, signature)

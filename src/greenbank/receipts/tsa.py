@@ -60,6 +60,15 @@ class LocalTimestampAuthority(DummyTimeStamper):
             fixed_dt=fixed_time,
         )
         self._key = key
+        # Parsed once from DER: built from Python values, asn1crypto re-serialises them on
+        # every dump (see pki.ReceiptSigner).
+        self._fixed_attributes = [
+            cms.CMSAttribute.load(_attribute(name, value).dump())
+            for name, value in (
+                ("content_type", "tst_info"),
+                ("signing_certificate", general.as_signing_certificate(self.tsa_cert)),
+            )
+        ]
 
     def _sign_tst_info(
         self, tst_info_data: bytes, md_algorithm: str, dt: datetime
@@ -70,9 +79,8 @@ class LocalTimestampAuthority(DummyTimeStamper):
         digest.update(tst_info_data)
         signed_attrs = cms.CMSAttributes(
             [
-                _attribute("content_type", "tst_info"),
+                *self._fixed_attributes,
                 _attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
-                _attribute("signing_certificate", general.as_signing_certificate(self.tsa_cert)),
                 _attribute("message_digest", digest.finalize()),
             ]
         )
