@@ -13,6 +13,7 @@ layout stays the same so ``load_seal_identity`` and ``load_trust_roots`` keep wo
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,7 +31,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.sign.attributes import SigningCertificateV2Provider
-from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -138,11 +138,26 @@ class _DefiniteLengthSignerInfo(cms.SignerInfo):  # type: ignore[misc]
         return result
 
 
+def ess_signing_certificate(cert: Any, *, v2: bool = True) -> bytes:
+    """DER of a signing-certificate(-v2) attribute value naming ``cert`` by its hash alone.
+
+    The hash (SHA-256, or SHA-1 for the v1 attribute TSAs use) is what binds the certificate;
+    the optional issuerSerial is only a hint (RFC 5035) which ETSI's CAdES baseline says should
+    not be included, and matching it costs every verifier an LDAP-stringprep comparison of the
+    issuer's name per check (~0.35 ms each, five per receipt). pyHanko still compares the hash.
+    """
+    if v2:
+        cert_id = tsp.ESSCertIDv2({"cert_hash": hashlib.sha256(cert.dump()).digest()})
+        return bytes(tsp.SigningCertificateV2({"certs": [cert_id]}).dump())
+    cert_id = tsp.ESSCertID({"cert_hash": hashlib.sha1(cert.dump()).digest()})  # noqa: S324
+    return bytes(tsp.SigningCertificate({"certs": [cert_id]}).dump())
+
+
 class _ParsedSigningCertificateV2(SigningCertificateV2Provider):
-    """The signing-certificate-v2 value parsed from its DER rather than built from Python values.
+    """The signing-certificate-v2 value parsed from DER rather than built from Python values.
 
     A value asn1crypto built from Python values is re-serialised, subtree by subtree, every time
-    it or a container is dumped (~3 ms a dump for this one, and a seal dumps it several times);
+    it or a container is dumped (~3 ms a dump for pyHanko's, and a seal dumps it several times);
     a parsed value keeps its bytes. The value depends on the certificate only.
     """
 
@@ -159,8 +174,7 @@ class ReceiptSigner(SimpleSigner):
 
     @cached_property
     def _signing_certificate_v2(self) -> bytes:
-        der: bytes = as_signing_certificate_v2(self.signing_cert).dump()
-        return der
+        return ess_signing_certificate(self.signing_cert)
 
     def _signed_attr_providers(self, *args: Any, **kwargs: Any) -> Any:
         for provider in super()._signed_attr_providers(*args, **kwargs):

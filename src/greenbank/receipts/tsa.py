@@ -14,17 +14,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from asn1crypto import cms, core  # type: ignore[import-untyped]
+from asn1crypto import cms, core, tsp  # type: ignore[import-untyped]
 from asn1crypto import keys as asn1_keys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from pyhanko.sign import general
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from greenbank.receipts.pki import cert_store, read_tsa, to_asn1
+from greenbank.receipts.pki import cert_store, ess_signing_certificate, read_tsa, to_asn1
 
 
 def _attribute(name: str, value: object) -> Any:
@@ -66,7 +65,10 @@ class LocalTimestampAuthority(DummyTimeStamper):
             cms.CMSAttribute.load(_attribute(name, value).dump())
             for name, value in (
                 ("content_type", "tst_info"),
-                ("signing_certificate", general.as_signing_certificate(self.tsa_cert)),
+                (
+                    "signing_certificate",
+                    tsp.SigningCertificate.load(ess_signing_certificate(self.tsa_cert, v2=False)),
+                ),
             )
         ]
 
