@@ -373,6 +373,7 @@ def main() -> None:
         f"  target >= {TARGET_MATURITY:,}  {verdict(rate >= TARGET_MATURITY)}",
     ]
     machine = f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()})"
+    machine += f", load average {os.getloadavg()[0]:.1f} at the end (the machine is shared)"
     section = "\n".join(
         [
             START,
