@@ -32,9 +32,9 @@ REASON_PREFIX = "电子回单 "
 # Space reserved for the CMS container. pyHanko would otherwise build a whole dummy signature
 # (and timestamp) per document to measure it; too much slack costs verification time instead,
 # since pyHanko reads the zero padding of /Contents one hex digit at a time (~0.5 ms per KiB).
-# Measured with the dev PKI: ~320 bytes of structure and attributes besides the embedded
-# certificates, the issuer name (twice: signer id and ESS certificate id), the signature value
-# and the timestamp token; a larger CMS falls back to pyHanko's own measurement.
+# Measured with the dev PKI: ~290 bytes of structure and attributes besides the embedded
+# certificates, the issuer name (in the signer id), the signature value and the timestamp
+# token; a larger CMS falls back to pyHanko's own measurement.
 _CMS_OVERHEAD = 400
 _token_sizes: weakref.WeakKeyDictionary[TimeStamper, int] = weakref.WeakKeyDictionary()
 
@@ -94,7 +94,7 @@ def _reserve(identity: SealIdentity, stamper: TimeStamper | None) -> int:
     certs = sum(len(c.public_bytes(Encoding.DER)) for c in embedded)
     issuer = len(identity.cert.issuer.public_bytes())
     token = _token_size(stamper) if stamper is not None else 0
-    size = _CMS_OVERHEAD + certs + 2 * issuer + _signature_size(identity) + token
+    size = _CMS_OVERHEAD + certs + issuer + _signature_size(identity) + token
     return 2 * size  # pyHanko counts the hex digits of /Contents
 
 
