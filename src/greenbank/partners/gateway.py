@@ -11,6 +11,7 @@ same transaction as the change and replayed to retries; the same key with anothe
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,7 @@ from greenbank.partners.models import ACTIVE, IdempotentAnswer, Nonce, Partner, 
 from greenbank.partners.models import RequestLog as RequestLogRow
 from greenbank.partners.signing import verify_request
 
+PURGE_ONE_IN = 1000  # requests; expired nonces are also purged by `greenbank partners purge-nonces`
 Work = Callable[[Session], tuple[int, dict[str, Any]]]
 
 
@@ -110,6 +112,8 @@ def _spend_nonce(
             domain.check_rate(int(recent or 0), limit)
             if session.get(Nonce, (partner_id, nonce)) is not None:
                 raise NonceReplayed()
+            if secrets.randbelow(PURGE_ONE_IN) == 0:  # upkeep without a cron job
+                session.execute(delete(Nonce).where(Nonce.expires_at < now))
             session.add(
                 Nonce(
                     partner_id=partner_id,

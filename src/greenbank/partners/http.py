@@ -13,11 +13,12 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request, Response, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
@@ -79,7 +80,25 @@ class Signed:
         return JSONResponse(answer, status_code=status)
 
 
-async def signed_request(request: Request, container: ContainerDep) -> Signed:
+SM2_SCHEME = APIKeyHeader(
+    name="Authorization",
+    scheme_name="GREENBANK-SM2-WITH-SM3",
+    description=(
+        "SM2-with-SM3 signature (ID 1234567812345678, DER, base64) over "
+        "`METHOD\\nPATH_WITH_QUERY\\nTIMESTAMP\\nNONCE\\nBODY\\n`, sent as "
+        '`GREENBANK-SM2-WITH-SM3 partner_id="...",nonce_str="...",timestamp="...",'
+        'serial_no="...",signature="..."`. Answers carry Greenbank-Timestamp, -Nonce, -Serial '
+        "and -Signature over `TIMESTAMP\\nNONCE\\nBODY\\n` (platform key). See docs/partners.md."
+    ),
+    auto_error=False,
+)
+
+
+async def signed_request(
+    request: Request,
+    container: ContainerDep,
+    _scheme: Annotated[str | None, Security(SM2_SCHEME)],
+) -> Signed:
     body = await request.body()
     path = path_with_query(request)
     caller = await run_in_threadpool(

@@ -69,9 +69,7 @@ def platform_keys(signed: SignedRequest, container: ContainerDep) -> PlatformKey
     )
 
 
-@router.put(
-    "/api-secret", status_code=204, name="open.api_secret", openapi_extra=json_body(ApiSecretIn)
-)
+@router.put("/api-secret", name="open.api_secret", openapi_extra=json_body(ApiSecretIn))
 def set_api_secret(signed: SignedRequest, container: ContainerDep) -> JSONResponse:
     """Set the API secret that keys callback encryption; send it SM2-encrypted to the platform
     key (name the key in ``Greenbank-Platform-Serial``)."""
