@@ -142,9 +142,9 @@ def ess_signing_certificate(cert: Any, *, v2: bool = True) -> bytes:
     """DER of a signing-certificate(-v2) attribute value naming ``cert`` by its hash alone.
 
     The hash (SHA-256, or SHA-1 for the v1 attribute TSAs use) is what binds the certificate;
-    the optional issuerSerial is only a hint (RFC 5035) which ETSI's CAdES baseline says should
-    not be included, and matching it costs every verifier an LDAP-stringprep comparison of the
-    issuer's name per check (~0.35 ms each, five per receipt). pyHanko still compares the hash.
+    issuerSerial is OPTIONAL (RFC 5035) and only a hint, and matching it costs every verifier an
+    LDAP-stringprep comparison of the issuer's name per check (~0.35 ms each, five per receipt).
+    pyHanko still compares the hash.
     """
     if v2:
         cert_id = tsp.ESSCertIDv2({"cert_hash": hashlib.sha256(cert.dump()).digest()})
