@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
-from carbon_support import open_with
+from carbon_db_support import open_with
 
 from greenbank.bootstrap import Container
 from greenbank.bus import Event, publish

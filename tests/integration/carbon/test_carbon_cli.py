@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from carbon_support import open_with
+from carbon_db_support import open_with
 from click.testing import Result
 from typer.testing import CliRunner
 

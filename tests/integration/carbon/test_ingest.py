@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from carbon_support import event, open_with
+from carbon_db_support import event, open_with
 from sqlalchemy import func, select
 
 from greenbank.bootstrap import Container

@@ -7,7 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from carbon_support import event, open_with
+from carbon_db_support import event, open_with
 from sqlalchemy import func, select
 
 from greenbank.bootstrap import Container

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from carbon_support import event, open_with
+from carbon_db_support import event, open_with
 from sqlalchemy import select
 
 from greenbank.bootstrap import Container

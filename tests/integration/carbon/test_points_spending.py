@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from carbon_support import event, open_with
+from carbon_db_support import event, open_with
 
 from greenbank.bootstrap import Container
 from greenbank.carbon.errors import BadPoints, InsufficientPoints, PointsKeyReused
