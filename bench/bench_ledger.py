@@ -1,10 +1,13 @@
 """Ledger posting throughput against pgbench on the same PostgreSQL, plus SQLite single-writer.
 
-Creates a throwaway database, runs ``pgbench -i -s 10`` and ``pgbench -c 8 -j 2 -T 20``
-(TPC-B-like), then posts two-posting entries with idempotency keys from 8 concurrent clients
-(threads, and processes to see past the GIL) for the same time, among 1,000 guarded Class II
-accounts. Reports TPS, the ratio to pgbench (target >= 0.50), p50/p99 latency, runs
-``verify_ledger`` and records the figures in docs/performance.md. Exits 1 if a target is missed.
+Creates a throwaway database with 1,000 guarded Class II accounts and pgbench's tables
+(``pgbench -i -s 10``), then runs rounds of ``pgbench -c 8 -j 2 -T 20`` (TPC-B-like) followed at
+once by 8 client threads posting two-posting entries with idempotency keys for the same time.
+The host is shared, so each round's ratio is taken back to back and the median of the rounds is
+reported (target >= 0.50), with p50/p99 latency. Also: 8 client processes (one round), client
+round trips per entry (libpq trace) on the fast path and the Python path, ``verify_ledger`` and
+SQLite with one writer. Records the figures in docs/performance.md; exits 1 if the target is
+missed.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from greenbank.bootstrap import Container, build_container
 from greenbank.config import Environment, Settings
-from greenbank.ledger import commands
+from greenbank.ledger import commands, fast_path
 from greenbank.ledger.accounts import CARD_CLEARING
 from greenbank.ledger.domain import EntryCode, EntrySpec
 from greenbank.migrations_runner import upgrade
@@ -39,6 +43,7 @@ CLIENTS = 8
 PG_HOST = os.environ.get("GREENBANK_BENCH_PGHOST", "127.0.0.1")
 PG_USER = os.environ.get("GREENBANK_BENCH_PGUSER", "postgres")
 DB_NAME = "gb_bench_ledger"
+PGBENCH = ("pgbench", "-h", PG_HOST, "-U", PG_USER)
 
 
 def container_for(url: str) -> Container:
@@ -54,27 +59,17 @@ def pg(*args: str) -> str:
     ).stdout
 
 
-def pgbench_tps(seconds: int) -> float:
+def pgbench_init() -> None:
     subprocess.run(
-        ["pgbench", "-h", PG_HOST, "-U", PG_USER, "-i", "-s", "10", "-q", DB_NAME],
+        [*PGBENCH, "-i", "-s", "10", "-q", DB_NAME],
         check=True,
         capture_output=True,
     )
+
+
+def pgbench_tps(seconds: int) -> float:
     out = subprocess.run(
-        [
-            "pgbench",
-            "-h",
-            PG_HOST,
-            "-U",
-            PG_USER,
-            "-c",
-            "8",
-            "-j",
-            "2",
-            "-T",
-            str(seconds),
-            DB_NAME,
-        ],
+        [*PGBENCH, "-c", "8", "-j", "2", "-T", str(seconds), DB_NAME],
         check=True,
         capture_output=True,
         text=True,
@@ -108,12 +103,14 @@ def seed(url: str) -> list[str]:
     return codes
 
 
-def client(c: Container, codes: list[str], tag: str, deadline: float) -> list[float]:
-    """Post random transfers until the deadline; the latency of each, in seconds."""
+def client(
+    c: Container, codes: list[str], tag: str, deadline: float, limit: int | None = None
+) -> list[float]:
+    """Post random transfers until the deadline (or ``limit`` entries); each one's latency, s."""
     rng = random.Random(tag)
     latencies = []
     n = 0
-    while time.perf_counter() < deadline:
+    while time.perf_counter() < deadline and n != limit:
         debit, credit = rng.sample(codes, 2)
         spec = EntrySpec.transfer(
             code=EntryCode.ADJUSTMENT,
@@ -127,6 +124,21 @@ def client(c: Container, codes: list[str], tag: str, deadline: float) -> list[fl
         latencies.append(time.perf_counter() - started)
         n += 1
     return latencies
+
+
+def round_trips(url: str, codes: list[str], tag: str, entries: int = 200) -> float:
+    """Client/server round trips per entry, from a libpq trace (one ReadyForQuery each)."""
+    c = container_for(url)
+    client(c, codes, f"{tag}-warm", time.perf_counter() + 60, limit=20)  # one pooled connection
+    with tempfile.NamedTemporaryFile("w+") as trace, c.engine.connect() as conn:
+        pgconn = conn.connection.driver_connection.pgconn  # type: ignore[union-attr]
+        pgconn.trace(trace.fileno())
+        conn.close()  # back to the pool, still traced
+        client(c, codes, tag, time.perf_counter() + 60, limit=entries)
+        pgconn.untrace()
+        trips = Path(trace.name).read_text().count("\tReadyForQuery\t")
+    c.close()
+    return trips / entries
 
 
 def run_threads(url: str, codes: list[str], seconds: float, tag: str) -> list[float]:
@@ -146,19 +158,31 @@ def run_threads(url: str, codes: list[str], seconds: float, tag: str) -> list[fl
     return [x for r in results for x in r]
 
 
-def _process_client(args: tuple[str, list[str], str, float]) -> list[float]:
-    url, codes, tag, seconds = args
+_START: Any = None  # a multiprocessing barrier, set in each worker process
+
+
+def _ready(barrier: Any) -> None:
+    global _START
+    _START = barrier
+
+
+def _process_client(args: tuple[str, list[str], str, float, bool]) -> list[float]:
+    """Start, connect and warm up, then wait for the others: start-up is not measured."""
+    url, codes, tag, seconds, fast_path.ENABLED = args
     c = container_for(url)
     try:
+        client(c, codes, f"{tag}w", time.perf_counter() + 60, limit=1)
+        _START.wait()
         return client(c, codes, tag, time.perf_counter() + seconds)
     finally:
         c.close()
 
 
 def run_processes(url: str, codes: list[str], seconds: float, tag: str) -> list[float]:
-    with mp.get_context("spawn").Pool(CLIENTS) as pool:
-        jobs = [(url, codes, f"{tag}{i}", seconds) for i in range(CLIENTS)]
-        return [x for r in pool.map(_process_client, jobs) for x in r]
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(CLIENTS, initializer=_ready, initargs=(ctx.Barrier(CLIENTS),)) as pool:
+        jobs = [(url, codes, f"{tag}{i}", seconds, fast_path.ENABLED) for i in range(CLIENTS)]
+        return [x for r in pool.map(_process_client, jobs, chunksize=1) for x in r]
 
 
 def summary(name: str, latencies: list[float], seconds: float) -> dict[str, float | str]:
@@ -202,68 +226,112 @@ def write_section(section: str) -> None:
     DOC.write_text(text)
 
 
+def round_trip_counts(url: str, codes: list[str]) -> str:
+    chosen = fast_path.ENABLED
+    try:
+        fast_path.ENABLED = True
+        fast = round_trips(url, codes, "rt-fast")
+        fast_path.ENABLED = False  # the portable Python path, as SQLite runs it
+        portable = round_trips(url, codes, "rt-python")
+    finally:
+        fast_path.ENABLED = chosen
+    return (
+        f"- Client round trips per entry: {fast:.1f} on the fast path (pool pre-ping, BEGIN,"
+        f" one prepared call of `greenbank_post_entry`, COMMIT); {portable:.1f} on the Python"
+        " path (pre-ping, BEGIN, key look-up, lock, insert entry, insert postings, update"
+        " balances, COMMIT)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3, help="pgbench + ledger rounds")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
+    parser.add_argument(
+        "--python-path",
+        action="store_true",
+        help="force the portable Python path on PostgreSQL (the 'before' figure); no docs",
+    )
     args = parser.parse_args()
+    fast_path.ENABLED = not args.python_path
     subprocess.run(["dropdb", "-h", PG_HOST, "-U", PG_USER, "--if-exists", DB_NAME], check=True)
     pg("createdb", DB_NAME)
     url = f"postgresql+psycopg://{PG_USER}@{PG_HOST}:5432/{DB_NAME}"
+    rounds: list[tuple[float, dict[str, float | str]]] = []
     try:
-        baseline = pgbench_tps(args.seconds)
-        print(f"pgbench tpcb-like: {baseline:,.0f} tps")
         codes = seed(url)
-        figures = [
-            summary(
+        pgbench_init()
+        for n in range(args.rounds):
+            baseline = pgbench_tps(args.seconds)
+            threads = summary(
                 f"postgresql, {CLIENTS} threads",
-                run_threads(url, codes, args.seconds, "t"),
+                run_threads(url, codes, args.seconds, f"r{n}t"),
                 args.seconds,
-            ),
-            summary(
-                f"postgresql, {CLIENTS} processes",
-                run_processes(url, codes, args.seconds, "p"),
-                args.seconds,
-            ),
-        ]
+            )
+            rounds.append((baseline, threads))
+            ratio = float(threads["tps"]) / baseline
+            print(
+                f"round {n + 1}: pgbench {baseline:,.0f} tps, ledger {threads['tps']:,.0f} tps,"
+                f" ratio {ratio:.2f}",
+                flush=True,
+            )
+        processes = summary(
+            f"postgresql, {CLIENTS} processes",
+            run_processes(url, codes, args.seconds, "p"),
+            args.seconds,
+        )
+        trips = round_trip_counts(url, codes)
         verified = verify_pg(url)
     finally:
         subprocess.run(
             ["dropdb", "-h", PG_HOST, "-U", PG_USER, "--if-exists", DB_NAME], check=False
         )
-    figures.append(sqlite_figure(min(args.seconds, 10)))
-    best = max(float(f["tps"]) for f in figures[:2])
-    ratio = best / baseline
+    sqlite = sqlite_figure(min(args.seconds, 10))
+    ordered = sorted(rounds, key=lambda r: float(r[1]["tps"]) / r[0])
+    baseline, median = ordered[len(ordered) // 2]
+    ratio = float(median["tps"]) / baseline
     passed = ratio >= TARGET_RATIO
     lines = [
         START,
         "## Ledger (`bench/bench_ledger.py`)",
         "",
-        f"- Measured: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {args.seconds} s per run",
+        f"- Measured: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {args.rounds} rounds of"
+        f" {args.seconds} s pgbench then {args.seconds} s ledger, back to back; the median"
+        " round is shown",
         f"- Machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
-        f"PostgreSQL {pg('psql', '-tAc', 'show server_version').strip()} on the same host",
+        f"PostgreSQL {pg('psql', '-tAc', 'show server_version').strip()} on the same host,"
+        " shared with other work (hence rounds)",
         f"- Python {platform.python_version()}; entries of 2 postings with idempotency keys, "
-        f"random transfers among {ACCOUNTS:,} guarded accounts",
+        f"random transfers among {ACCOUNTS:,} guarded accounts through"
+        " `commands.post_entry` (a unit of work per entry, pool pre-ping on)",
+        trips,
         f"- After the bench: {verified}",
-        "- Note: the ledger's load generator is Python (SQLAlchemy session + Core, ~1 ms CPU per"
-        " entry) sharing the host's CPUs with PostgreSQL; pgbench's client is C. Processes do"
-        " not beat threads here because the host, not the GIL, is saturated.",
+        "- Note: the ledger's load generator is Python sharing the host's 2 CPUs with"
+        " PostgreSQL; pgbench's client is C. 8 processes are slower than 8 threads: the GIL"
+        " keeps the threads' client to one CPU, while processes take CPU from PostgreSQL.",
         "",
         "```",
-        f"{'pgbench -c 8 -j 2 (tpcb-like)':34} {baseline:9,.0f} tps",
+        *(
+            f"round {i + 1}: pgbench {b:7,.0f} tps   ledger {float(t['tps']):7,.0f} tps"
+            f"   ratio {float(t['tps']) / b:4.2f}"
+            for i, (b, t) in enumerate(rounds)
+        ),
+        "",
+        f"{'pgbench -c 8 -j 2 (tpcb-like)':34} {baseline:9,.0f} tps   (median round)",
         *(
             f"{f['name']!s:34} {float(f['tps']):9,.0f} tps   p50 {float(f['p50']):6.1f} ms"
             f"   p99 {float(f['p99']):6.1f} ms"
-            for f in figures
+            for f in (median, processes, sqlite)
         ),
-        f"{'ratio best / pgbench':34} {ratio:9.2f}       target >= {TARGET_RATIO:.2f}  "
-        + ("PASS" if passed else "MISS"),
+        f"{'ratio ledger / pgbench (median)':34} {ratio:9.2f}       target >= {TARGET_RATIO:.2f}"
+        "  " + ("PASS" if passed else "MISS"),
         "```",
         END,
     ]
     section = "\n".join(lines)
     print(section)
-    if not args.no_write:
+    if not (args.no_write or args.python_path):
         write_section(section)
         print(f"updated {DOC.relative_to(ROOT)}")
     return 0 if passed else 1

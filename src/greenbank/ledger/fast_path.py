@@ -2,12 +2,12 @@
 
 The function (migration 0014) runs the posting path's statements server-side: key look-up,
 balance-row locks in account-id order, the account and guard rules, entry, postings with their
-running balances, totals. It is sent straight to the driver (psycopg) as a prepared statement,
-because on the hot path SQLAlchemy's per-statement work costs more CPU than PostgreSQL spends
-running the function. When the entry is not plain (its key was used, an account is missing,
-closed or short, the key lost a race) the function writes nothing and the caller falls back to
-the Python path on the same transaction, so errors, replays and releasing expired holds keep one
-implementation. Both paths write identical rows (``test_ledger_fast_path.py``).
+running balances, totals. It goes straight to the driver (psycopg) as a prepared statement:
+client CPU per entry limits throughput, and SQLAlchemy's per-statement work is a large part of
+it. When the entry is not plain (its key was used, an account is missing, closed or short, the
+key lost a race) the function writes nothing and the caller falls back to the Python path on the
+same transaction, so errors, replays and releasing expired holds keep one implementation. Both
+paths write identical rows (``test_ledger_fast_path.py``).
 """
 
 from __future__ import annotations

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 from ledger_harness import Books
-from sqlalchemy import text
+from sqlalchemy import exc, text
 from sqlalchemy.engine import Connection
 
 from greenbank.bootstrap import Container
 from greenbank.clock import FixedClock
 from greenbank.errors import GreenbankError
-from greenbank.ledger import accounts, commands, fast_path, holds, posting
+from greenbank.ledger import accounts, commands, fast_path, holds, posting, service
 from greenbank.ledger.accounts import CARD_CLEARING, INTEREST_EXPENSE
 from greenbank.ledger.domain import EntryCode, EntrySpec, PostingSpec
 from greenbank.ledger.schemas import EntryOut
@@ -177,3 +177,20 @@ def test_the_fast_path_and_the_python_path_write_identical_rows(
     }
     assert [row["state"] for row in fast_rows["holds"]] == ["expired"]
     assert len(fast_rows["postings"]) == 2 * 6 + 3
+
+
+def test_a_driver_error_in_the_fast_path_surfaces_as_sqlalchemys(books: Books) -> None:
+    """So ``run_with_retry`` sees deadlocks and serialization failures (by SQLSTATE) as usual."""
+    c = books.container
+    books.top_up(books.alice, 1_000, "t1")
+    with c.uow() as holder, c.uow() as waiter:
+        holder.session.execute(text("SELECT 1 FROM ledger_balances FOR UPDATE"))
+        waiter.session.execute(text("SET LOCAL lock_timeout = '50ms'"))
+        with pytest.raises(exc.OperationalError) as caught:
+            service.post_entry(
+                waiter.session, clock=c.clock, spec=transfer("x1", books.alice, books.bob, 1)
+            )
+        assert getattr(caught.value.orig, "sqlstate", None) == "55P03"  # lock_not_available
+    assert books.balance(books.bob) == 0
+    books.post(transfer("x1", books.alice, books.bob, 1))  # the key is still free
+    assert books.balance(books.bob) == 1
