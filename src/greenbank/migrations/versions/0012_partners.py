@@ -2,7 +2,7 @@
 sandbox customers, reports, webhooks and their delivery log.
 
 Revision ID: 0012
-Revises: 0001
+Revises: 0011
 Create Date: 2026-11-24
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from greenbank.db import UTCDateTime
 
 revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Rewards: the points mall, donations, perk rules and grants, footprints, knowledge and quizzes.
 
 Revision ID: 0013
-Revises: 0001
+Revises: 0012
 Create Date: 2026-11-23
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from greenbank.db import UTCDateTime
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
