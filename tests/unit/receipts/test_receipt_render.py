@@ -17,6 +17,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from reportlab.graphics.barcode import qrencoder
 from tests.unit.receipts.conftest import BANK, VERIFY_URL
 
+from greenbank.receipts.qr import qr_modules
 from greenbank.receipts.render import (
     InvalidReceipt,
     ReceiptData,
@@ -24,7 +25,6 @@ from greenbank.receipts.render import (
     mask_account,
     mask_name,
     percent,
-    qr_modules,
     receipt_no_from_keywords,
     render_receipt,
     verification_link,
