@@ -77,6 +77,52 @@ class Settings(BaseSettings):
     )
     sms_sandbox_latency_ms: Annotated[int, Field(ge=0, le=10_000)] = 0
     sms_timeout_ms: Annotated[int, Field(ge=100, le=60_000)] = 3000
+    accounts_max_open_per_person: Annotated[int, Field(ge=1, le=5)] = 1
+    accounts_number_prefix: str = Field(
+        default="6231880001", description="Class II account numbers: prefix + sequence + Luhn"
+    )
+    accounts_branch_code: str = Field(default="0001", max_length=12)
+    accounts_min_age: Annotated[int, Field(ge=0, le=120)] = 16
+    accounts_max_age: Annotated[int | None, Field(ge=0, le=150)] = None
+    accounts_face_threshold: Annotated[int, Field(ge=1, le=100)] = 90
+    accounts_face_max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+    accounts_card_max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
+    accounts_unknown_bin: Literal["refuse", "review"] = "refuse"
+    accounts_region_review_min_signals: Annotated[int, Field(ge=1, le=4)] = 2
+    accounts_velocity_per_device: Annotated[int, Field(ge=1)] = 3
+    accounts_velocity_per_ip: Annotated[int, Field(ge=1)] = 20
+    accounts_velocity_per_id_number: Annotated[int, Field(ge=1)] = 3
+    accounts_consent_versions: str = Field(
+        default="terms=2026-01,personal_information=2026-01,sensitive_face=2026-01",
+        description="Current version of each consent document (kind=version, comma-separated)",
+    )
+    accounts_kyc_provider: Literal["sandbox"] = Field(
+        default="sandbox", description="ID check, face and card vendors; sandbox refused in prod"
+    )
+    accounts_ocr_provider: Literal["sandbox", "rapidocr"] = "sandbox"
+    accounts_vendor_latency_ms: Annotated[int, Field(ge=0, le=10_000)] = 0
+    accounts_vendor_timeout_ms: Annotated[int, Field(ge=1, le=60_000)] = 3000
+    accounts_sandbox_daily_quota: Annotated[int, Field(ge=0)] = 0
+    accounts_max_image_bytes: Annotated[int, Field(ge=1024, le=20_000_000)] = 5_000_000
+    public_base_url: str | None = Field(
+        default=None,
+        description="Public address printed in receipt QR codes and links (default http://host:port)",
+    )
+    # Closed fund loop and AML (None: the defaults documented in accounts/funds_policy.py, aml.py)
+    funds_card_rail: Literal["sandbox"] = "sandbox"
+    funds_rail_latency: Annotated[float | None, Field(ge=0, le=3600)] = None
+    funds_withdrawal_hold_ttl: Annotated[int | None, Field(ge=60)] = None
+    funds_max_single_fen: Annotated[int | None, Field(gt=0)] = None
+    funds_non_bound_enabled: bool | None = None
+    funds_non_bound_daily_fen: Annotated[int | None, Field(ge=0)] = None
+    funds_non_bound_yearly_fen: Annotated[int | None, Field(ge=0)] = None
+    aml_large_transfer_fen: Annotated[int | None, Field(gt=0)] = None
+    aml_large_cash_fen: Annotated[int | None, Field(gt=0)] = None
+    deposits_maturity_scheduler: bool | None = Field(
+        default=None,
+        description="Run the maturity job in a thread of `greenbank serve` (at start-up and daily "
+        "after 00:05 Shanghai); default: on, except when GREENBANK_ENVIRONMENT=test",
+    )
 
     @field_validator("log_level")
     @classmethod

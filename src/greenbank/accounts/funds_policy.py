@@ -61,7 +61,7 @@ def aml_rules(settings: Settings) -> AmlRules:
 
 def build_rail(settings: Settings, policy: FundsPolicy) -> CardRail:
     """The card rail of this deployment. Only the sandbox ships; a bank plugs in its own."""
-    rail = getattr(settings, "funds_card_rail", "sandbox")
+    rail = settings.funds_card_rail
     if rail != "sandbox":
         raise ConfigurationError(f"unknown card rail {rail!r}")
     if settings.environment is Environment.PRODUCTION:

@@ -56,9 +56,7 @@ class ReceiptsRuntime:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> ReceiptsRuntime:
-        base = (
-            getattr(settings, "public_base_url", None) or f"http://{settings.host}:{settings.port}"
-        )
+        base = settings.public_base_url or f"http://{settings.host}:{settings.port}"
         return cls(
             bank_name=settings.bank_name,
             pki_dir=settings.var_dir / "pki",
