@@ -3,9 +3,9 @@ the audited posting of rates, and the quota a purchase takes.
 
 Staff actions (create, post a rate, publish, pause, retire) each own one unit of work and leave an
 audit line, also when refused. The session-level helpers (``product_by_code``, ``lock_product``,
-``opening_holding``, ``check_purchase``, ``reserve_quota``; rate look-ups are in ``rates``) run
-inside the caller's transaction, so the purchase service can lock a product, check it and use its
-quota in the same commit as the balance debit.
+``opening_holding``, ``check_purchase``, ``take_quota``, ``reserve_quota``; rate look-ups are in
+``rates``) run inside the caller's transaction, so the purchase service can check a product and
+use its quota in the same commit as the balance debit.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -200,6 +200,39 @@ def check_purchase(
         )
 
 
+def take_quota(
+    session: Session, product_id: str, amount_fen: int, customer_total_fen: int, *, now: datetime
+) -> None:
+    """Take ``amount_fen`` of the product's quota in one conditional UPDATE.
+
+    The product row is every buyer's hot row: the UPDATE locks it until commit, so a purchase
+    calls this last (before the receipt) with the sale already checked on an unlocked read. The
+    WHERE re-checks what can change under a buyer (status, quota, the customer's limit); sale
+    window and amount rules are fixed at creation. When no row is taken, the locked row is
+    checked again to raise the reason (``product_not_on_sale``, ``quota_exhausted``, ...).
+    A ``Product`` already loaded in the session is not refreshed.
+    """
+    limit, quota = Product.per_customer_limit_fen, Product.total_quota_fen
+    taken = session.execute(
+        update(Product)
+        .where(
+            Product.id == product_id,
+            Product.status == ProductStatus.PUBLISHED,
+            or_(quota.is_(None), Product.quota_used_fen + amount_fen <= quota),
+            or_(limit.is_(None), limit >= customer_total_fen + amount_fen),
+        )
+        .values(quota_used_fen=Product.quota_used_fen + amount_fen, updated_at=now)
+        .returning(Product.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if taken is None:
+        product = lock_product(session, product_id)
+        check_purchase(
+            product, amount_fen=amount_fen, customer_total_fen=customer_total_fen, now=now
+        )
+        raise AssertionError("the quota UPDATE matched no row of a purchasable product")
+
+
 def reserve_quota(
     session: Session,
     product_id: str,
@@ -208,17 +241,18 @@ def reserve_quota(
     *,
     now: datetime,
 ) -> Reservation:
-    """Lock the product, check the purchase and take ``amount_fen`` of its quota.
+    """Check the purchase, fix its contract and take ``amount_fen`` of the product's quota.
 
     ``customer_total_fen`` is what the customer already holds in this product; compute it while
     holding a lock that serialises the customer's purchases (the account row the debit locks).
     """
-    product = lock_product(session, product_id)
+    product = session.get(Product, product_id)
+    if product is None:
+        raise ProductNotFound(f"no product {product_id!r}", product_id=product_id)
     check_purchase(product, amount_fen=amount_fen, customer_total_fen=customer_total_fen, now=now)
     holding = opening_holding(session, product, amount_fen, business_date(now))
-    product.quota_used_fen += amount_fen
-    product.updated_at = now
-    session.flush()
+    take_quota(session, product_id, amount_fen, customer_total_fen, now=now)
+    session.expire(product, ["quota_used_fen", "updated_at"])
     return Reservation(product, holding)
 
 

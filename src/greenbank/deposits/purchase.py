@@ -1,10 +1,13 @@
 """Buying a time deposit with the Class II balance: one transaction, idempotent per key.
 
 Lock order (every money command of this domain keeps it, so they never deadlock each other):
-**the customer's Class II account row first**, then the ledger balance rows (the ledger locks
-them in account-id order), then the product row. The account lock serialises one customer's
-commands, which makes the idempotency look-up and the per-customer limit exact; taking the
-product lock last keeps it for the shortest time, since every buyer of a product queues on it.
+**the customer's Class II account row first**, then the holding and ledger balance rows (the
+ledger locks them in account-id order), then the product row, then the receipt counter of the
+day. The account lock serialises one customer's commands, which makes the idempotency look-up
+and the per-customer limit exact. The product row and the receipt counter are hot rows every
+buyer queues on until commit, so a purchase does all its per-customer work first (contract from
+an unlocked read of the product, entry, holding, rate bonus, event) and takes them last: the
+quota in one conditional UPDATE that re-checks the sale, then the receipt number.
 The maturity job never takes account rows, so it cannot join a cycle either.
 
 The ledger refuses an overdraft (``insufficient_funds``) before any quota is taken, and a
@@ -26,10 +29,15 @@ from greenbank.accounts import service as accounts
 from greenbank.accounts.models import AccountStatus
 from greenbank.audit.service import record
 from greenbank.bus import publish
-from greenbank.clock import Clock
+from greenbank.clock import Clock, business_date
 from greenbank.customers.models import Customer
 from greenbank.db import UowFactory, run_with_retry
-from greenbank.deposits.catalogue import check_purchase, product_by_code, reserve_quota
+from greenbank.deposits.catalogue import (
+    check_purchase,
+    opening_holding,
+    product_by_code,
+    take_quota,
+)
 from greenbank.deposits.events import DepositPurchased
 from greenbank.deposits.holdings_models import (
     DepositHolding,
@@ -292,8 +300,9 @@ def _purchase(
     product = product_by_code(session, product_code)
     option = _choose_option(product, wanted)
     total = _customer_total(session, customer_id, product)
-    # Fail fast on the unlocked row; reserve_quota checks again under the product lock.
+    # Checked on the unlocked row; take_quota re-checks under the product lock at the end.
     check_purchase(product, amount_fen=amount_fen, customer_total_fen=total, now=now)
+    contract = opening_holding(session, product, amount_fen, business_date(now))
     holding_id = new_id()
     ledger.open_holding_account(
         session, clock=clock, holding_id=holding_id, customer_id=customer_id
@@ -311,7 +320,6 @@ def _purchase(
             metadata={"holding_id": holding_id, "product_code": product_code},
         ),
     )
-    contract = reserve_quota(session, product.id, amount_fen, total, now=now).holding
     holding = DepositHolding(
         id=holding_id,
         customer_id=customer_id,
@@ -358,7 +366,8 @@ def _purchase(
         headers={"idempotency_key": key},
         clock=clock,
     )
-    # Last: the receipt counter is one row per day that every purchase queues on until commit.
+    # Last, the hot rows every buyer queues on until commit: the product, the receipt counter.
+    take_quota(session, product.id, amount_fen, total, now=now)
     issue_receipt_for(
         session,
         clock,
