@@ -14,7 +14,9 @@ from greenbank.api.metrics import DbPoolCollector
 from greenbank.api.middleware import HttpMetrics, RequestContextMiddleware
 from greenbank.api.problems import install_problem_handlers
 from greenbank.bootstrap import Container, build_container
+from greenbank.bus.dispatcher import start_embedded
 from greenbank.config import Settings
+from greenbank.deposits.maturity import start_maturity_scheduler
 from greenbank.logs import configure_logging
 
 # Routers of the domains, mounted in this order. Each module exposes ``router``.
@@ -22,9 +24,17 @@ ROUTER_MODULES = (
     "greenbank.api.health",
     "greenbank.deposits.router",
     "greenbank.identity.router",
+    "greenbank.receipts.router",
+    "greenbank.deposits.holdings_router",
+    "greenbank.deposits.staff_router",
+    "greenbank.accounts.router",
+    "greenbank.accounts.funds_router",
     "greenbank.carbon.router",
     "greenbank.rewards.router",
     "greenbank.rewards.staff_router",
+    "greenbank.partners.router",
+    "greenbank.partners.customer_router",
+    "greenbank.partners.staff_router",
 )
 
 DESCRIPTION = """
@@ -44,7 +54,13 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        dispatcher = start_embedded(container)  # None when GREENBANK_BUS_EMBEDDED_DISPATCHER=0
+        maturity = start_maturity_scheduler(container)  # GREENBANK_DEPOSITS_MATURITY_SCHEDULER
         yield
+        if maturity is not None:
+            maturity.stop()
+        if dispatcher is not None:
+            dispatcher.stop()
         container.close()
 
     app = FastAPI(

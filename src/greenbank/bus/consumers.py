@@ -31,6 +31,9 @@ BUS_MODULES: tuple[str, ...] = (
     "greenbank.receipts.consumers",
     "greenbank.rewards.consumers",
     "greenbank.carbon.consumers",
+    "greenbank.accounts.funds_events",
+    "greenbank.partners.consumers",
+    "greenbank.deposits.events",
 )
 
 E = TypeVar("E", bound=Event)

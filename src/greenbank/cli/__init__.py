@@ -10,7 +10,25 @@ import sys
 import typer
 from rich.console import Console
 
-from greenbank.cli import carbon, db, demo, deposits, doctor, keys, ledger, rewards, serve, staff
+from greenbank.cli import (
+    accounts,
+    aml,
+    bus,
+    carbon,
+    db,
+    demo,
+    deposits,
+    doctor,
+    funds,
+    keys,
+    ledger,
+    partners,
+    receipts,
+    rewards,
+    serve,
+    staff,
+    worker,
+)
 from greenbank.errors import GreenbankError
 
 app = typer.Typer(
@@ -21,15 +39,23 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
-app.add_typer(ledger.app, name="ledger")
 app.add_typer(keys.app, name="keys")
+app.add_typer(ledger.app, name="ledger")
 app.add_typer(demo.app, name="demo")
 app.add_typer(deposits.app, name="deposits")
 app.add_typer(staff.app, name="staff")
 app.command("serve")(serve.serve)
 app.command("doctor")(doctor.doctor)
-app.add_typer(carbon.app, name="carbon")
+app.add_typer(bus.app, name="bus")
+app.add_typer(receipts.pki_app, name="pki")
+app.add_typer(receipts.app, name="receipts")
+app.command("worker")(worker.worker)
+app.add_typer(accounts.app, name="accounts")
+app.add_typer(partners.app, name="partners")
+app.add_typer(funds.app, name="funds")
+app.add_typer(aml.app, name="aml")
 app.add_typer(rewards.app, name="rewards")
+app.add_typer(carbon.app, name="carbon")
 
 _err = Console(stderr=True)
 
