@@ -93,7 +93,7 @@ class RapidOcr:
 
     def __init__(self) -> None:
         try:
-            from rapidocr_onnxruntime import RapidOCR  # type: ignore[import-untyped]
+            from rapidocr_onnxruntime import RapidOCR
         except ImportError as err:  # pragma: no cover - depends on the optional extra
             raise ConfigurationError(
                 "GREENBANK_ACCOUNTS_OCR_PROVIDER=rapidocr needs: pip install 'greenbank[ocr]'"
