@@ -131,7 +131,7 @@ class Receipting:
     code_key: bytes
 
 
-def issue_receipt_for(
+def prepare_receipt(
     session: Session,
     clock: Clock,
     receipting: Receipting | None,
@@ -143,11 +143,15 @@ def issue_receipt_for(
     amount_fen: int,
     serial_no: str,
     **printed: Any,
-) -> None:
+) -> Callable[[], None]:
     """The receipt of a purchase (balance -> deposit) or a payout (deposit -> balance), in the
-    posting transaction: the number, the row and the seal request commit with the money."""
+    posting transaction: the number, the row and the seal request commit with the money.
+
+    Everything but the numbering is read and built now; the returned call issues the receipt,
+    so a caller can take the day's counter (a row every posting queues on) as late as it can.
+    """
     if receipting is None:
-        return
+        return lambda: None
     name = session.get_one(Customer, customer_id).name or customer_id
     balance = PartyIn(name=name, account=class2.account_number, bank=receipting.bank_name)
     deposit = balance.model_copy(update={"bank": f"{receipting.bank_name}（定期）"})
@@ -166,7 +170,19 @@ def issue_receipt_for(
         amount_fen=amount_fen,
         **printed,
     )
-    issue_receipt(session, request, clock=clock, code_key=receipting.code_key)
+    key = receipting.code_key
+
+    def issue() -> None:
+        issue_receipt(session, request, clock=clock, code_key=key)
+
+    return issue
+
+
+def issue_receipt_for(
+    session: Session, clock: Clock, receipting: Receipting | None, **request: Any
+) -> None:
+    """Issue the receipt now (``prepare_receipt`` tells what ``request`` holds)."""
+    prepare_receipt(session, clock, receipting, **request)()
 
 
 def audited(
@@ -366,9 +382,7 @@ def _purchase(
         headers={"idempotency_key": key},
         clock=clock,
     )
-    # Last, the hot rows every buyer queues on until commit: the product, the receipt counter.
-    take_quota(session, product.id, amount_fen, total, now=now)
-    issue_receipt_for(
+    issue = prepare_receipt(
         session,
         clock,
         receipting,
@@ -385,5 +399,8 @@ def _purchase(
         value_date=contract.value_date,
         maturity_date=contract.maturity,
     )
+    # Last, the hot rows every buyer queues on until commit: the product, the receipt counter.
+    take_quota(session, product.id, amount_fen, total, now=now)
+    issue()
     session.flush()
     return PurchaseResult(holding, product.code, product.name, replayed=False)
