@@ -11,7 +11,8 @@
 * ``carbon_rejections`` — every refused event with its reason code, kept for staff.
 * ``carbon_entries`` — the carbon ledger, append-only: credits and recompute adjustments (signed).
 * ``carbon_counters`` — cap windows (day, month, lifetime, month per input) per customer.
-* ``carbon_points_moves`` — points retired (spent) and returned, each with a UNIQUE idempotency key.
+* ``carbon_points_moves`` — points retired (spent), returned and awarded (e.g. quiz answers, not
+  carbon), each with a UNIQUE idempotency key.
 * ``carbon_recompute_runs`` / ``carbon_recompute_changes`` — re-computation progress and the
   per-customer change report.
 """
@@ -40,7 +41,7 @@ DRAFT, PENDING_APPROVAL, PUBLISHED, RETIRED = "draft", "pending_approval", "publ
 METHODOLOGY_STATUSES = (DRAFT, PENDING_APPROVAL, PUBLISHED, RETIRED)
 ACCEPTED, REJECTED = "accepted", "rejected"
 CREDIT, ADJUSTMENT = "credit", "adjustment"
-RETIRE, RETURN = "retire", "return"
+RETIRE, RETURN, AWARD = "retire", "return", "award"
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -188,7 +189,7 @@ class Counter(Base):
 
 class PointsMove(Base):
     __tablename__ = "carbon_points_moves"
-    __table_args__ = (CheckConstraint(_in("kind", (RETIRE, RETURN)), name="kind"),)
+    __table_args__ = (CheckConstraint(_in("kind", (RETIRE, RETURN, AWARD)), name="kind"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     customer_id: Mapped[str] = mapped_column(String(128), index=True)

@@ -1,6 +1,7 @@
-"""Spending carbon points: retired when the rewards side redeems them, returned on cancellation.
+"""Carbon points moves: retired when the rewards side redeems them, returned on cancellation,
+awarded for things that are not carbon (a right quiz answer), so they never touch the mg ledger.
 
-Both run in the caller's session (the rewards transaction), under the carbon-account row lock,
+All run in the caller's session (the rewards transaction), under the carbon-account row lock,
 and carry an idempotency key with a UNIQUE constraint: a retry returns the first move, a key
 reused for something else is refused, the balance never goes below zero (also a CHECK), and a
 return never gives back more than its retirement took.
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from greenbank.audit.service import record
 from greenbank.carbon.consent import account_of
 from greenbank.carbon.errors import BadPoints, InsufficientPoints, PointsKeyReused
-from greenbank.carbon.models import RETIRE, RETURN, PointsMove
+from greenbank.carbon.models import AWARD, RETIRE, RETURN, PointsMove
 from greenbank.clock import Clock
 from greenbank.errors import NotFound
 
@@ -30,7 +31,7 @@ class RetirementNotFound(NotFound):
 class PointsMoveResult:
     move_id: str
     customer_id: str
-    kind: str  # retire | return
+    kind: str  # retire | return | award
     points: int
     balance_after: int
     replayed: bool  # True when the key had been used already (nothing moved this time)
@@ -57,6 +58,27 @@ def retire_points(
         )
     account.points_balance -= points
     move = _move(session, clock, customer_id, RETIRE, points, idempotency_key, reason, None)
+    return _result(move, account.points_balance, replayed=False)
+
+
+def award_points(
+    session: Session,
+    *,
+    customer_id: str,
+    points: int,
+    idempotency_key: str,
+    reason: str,
+    clock: Clock,
+) -> PointsMoveResult:
+    """Add ``points`` to the balance (and points earned) with no carbon behind them."""
+    _check_points(points)
+    account = account_of(session, customer_id, lock=True)
+    earlier = _earlier(session, idempotency_key, customer_id, AWARD, points)
+    if earlier is not None:
+        return _result(earlier, account.points_balance, replayed=True)
+    account.points_balance += points
+    account.points_earned += points
+    move = _move(session, clock, customer_id, AWARD, points, idempotency_key, reason, None)
     return _result(move, account.points_balance, replayed=False)
 
 

@@ -1,8 +1,9 @@
 """Everything rewards asks of the carbon account, in one place.
 
-Points are the carbon account's: rewards retires them (redemptions, donations) and returns them
-(cancelled orders) through ``greenbank.carbon.spending``, inside the rewards transaction and under
-the carbon account's row lock — which also serialises one customer's redemptions.
+Points are the carbon account's: rewards retires them (redemptions, donations), returns them
+(cancelled orders) and awards them (right quiz answers) through ``greenbank.carbon.spending``,
+inside the rewards transaction and under the carbon account's row lock — which also serialises
+one customer's redemptions.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from greenbank.carbon.consent import account_of
 from greenbank.carbon.models import CarbonAccount
 from greenbank.carbon.points import DEFAULT_LEVELS
 from greenbank.carbon.queries import summary_in
-from greenbank.carbon.spending import PointsMoveResult, retire_points, return_points
+from greenbank.carbon.spending import (
+    PointsMoveResult,
+    award_points,
+    retire_points,
+    return_points,
+)
 from greenbank.clock import Clock
 from greenbank.rewards.domain import Shopper, Snapshot
 
@@ -56,6 +62,19 @@ def retire(
     session: Session, clock: Clock, *, customer_id: str, points: int, key: str, reason: str
 ) -> PointsMoveResult:
     return retire_points(
+        session,
+        customer_id=customer_id,
+        points=points,
+        idempotency_key=key,
+        reason=reason,
+        clock=clock,
+    )
+
+
+def award(
+    session: Session, clock: Clock, *, customer_id: str, points: int, key: str, reason: str
+) -> PointsMoveResult:
+    return award_points(
         session,
         customer_id=customer_id,
         points=points,

@@ -4,7 +4,8 @@ Each customer gets ``QUESTIONS_PER_DAY`` of the published questions a day (a sta
 customer and date). The first answer to a question is final (UNIQUE customer + question): a
 repeated attempt returns that first answer and earns nothing. A right answer earns
 ``POINTS_PER_CORRECT`` within ``DAILY_CAP`` per Shanghai business day, counted under the
-customer's carbon-account lock so two answers at once cannot both pass the cap.
+customer's carbon-account lock so two answers at once cannot both pass the cap. Earned points
+are awarded to the carbon account in the same transaction (key ``rewards:quiz:<answer id>``).
 """
 
 from __future__ import annotations
@@ -163,6 +164,11 @@ def answer(
             )
             session.add(first)
             session.flush()
+            if first.points:
+                carbon_port.award(
+                    session, clock, customer_id=customer_id, points=first.points,
+                    key=f"rewards:quiz:{first.id}", reason=f"quiz {question_id}",
+                )  # fmt: skip
             replayed = False
         else:
             replayed = True
