@@ -29,15 +29,50 @@ from greenbank.accounts.onboarding import (
     read,
     refuse,
 )
-from greenbank.accounts.providers import VendorCode
+from greenbank.accounts.providers import CardCheckResult, VendorCode
 from greenbank.clock import business_date
-from greenbank.customers.cards import parse_card_number, require_debit
+from greenbank.customers.cards import DebitCheck, parse_card_number, require_debit
 from greenbank.customers.domain import FiveElementRequest, IdType, parse_mobile
 from greenbank.errors import GreenbankError
 from greenbank.identity import otp
 from greenbank.identity.domain import OtpPurpose
 
 ONLY = frozenset
+
+
+def ask_card_bank(
+    svc: Onboarding, *, name: str, id_number: str, card: str, mobile: str
+) -> tuple[FiveElementRequest, DebitCheck, CardCheckResult]:
+    """The five elements: debit-only BIN check, then the card's bank (same name, ID and mobile).
+
+    Shared by opening and by a card change (``card_change``); the caller records the outcome.
+    """
+    five = FiveElementRequest.build(
+        name=name,
+        id_type=IdType.RESIDENT_ID_CARD,
+        id_number=id_number,
+        card_number=card,
+        bank_mobile=mobile,
+        on=business_date(svc.clock.now()),
+    )
+    debit = require_debit(five.card, unknown=svc.policy.unknown_bin)
+    vendor = svc.providers.card
+    result = vendor.check(
+        name=five.name,
+        id_type=five.id_type.value,
+        id_number=five.id_number.value,
+        card_number=five.card.value,
+        mobile=five.bank_mobile,
+    )
+    raise_if_unavailable(vendor.name, result.code)
+    return five, debit, result
+
+
+def card_refused(code: VendorCode) -> CardCheckFailed:
+    """The error for a five-element answer other than OK."""
+    if code is VendorCode.MOBILE_MISMATCH:
+        return BankMobileMismatch(vendor_code=code.value)
+    return CardCheckFailed(vendor_code=code.value)
 
 
 def request_card_code(
@@ -57,25 +92,10 @@ def request_card_code(
     def run() -> otp.IssuedCode:
         app = read(svc, application_id, customer_id=customer_id, states=states)
         assert app.name and app.id_number
-        today = business_date(svc.clock.now())
-        five = FiveElementRequest.build(
-            name=app.name,
-            id_type=IdType.RESIDENT_ID_CARD,
-            id_number=app.id_number,
-            card_number=card_number,
-            bank_mobile=bank_mobile,
-            on=today,
+        five, debit, result = ask_card_bank(
+            svc, name=app.name, id_number=app.id_number, card=card_number, mobile=bank_mobile
         )
-        debit = require_debit(five.card, unknown=policy.unknown_bin)
         vendor = svc.providers.card
-        result = vendor.check(
-            name=five.name,
-            id_type=five.id_type.value,
-            id_number=five.id_number.value,
-            card_number=five.card.value,
-            mobile=five.bank_mobile,
-        )
-        raise_if_unavailable(vendor.name, result.code)
 
         def apply(session: Session) -> GreenbankError | None:
             now = svc.clock.now()
@@ -97,9 +117,7 @@ def request_card_code(
                 if row.card_attempts >= policy.card_max_attempts:
                     refuse(session, svc, row, "too_many_card_attempts", actor)
                     return refusal("too_many_card_attempts")
-                if result.code is VendorCode.MOBILE_MISMATCH:
-                    return BankMobileMismatch(vendor_code=result.code.value)
-                return CardCheckFailed(vendor_code=result.code.value)
+                return card_refused(result.code)
             row.card_number = five.card.value
             row.card_bin = debit.card_bin.bin if debit.card_bin else five.card.value[:6]
             row.card_bank_code = debit.card_bin.bank_code if debit.card_bin else None

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Query, Request, status
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from greenbank.accounts import funds, funds_staff_router, queries, states
+from greenbank.accounts import card_change, funds, funds_staff_router, queries, states
 from greenbank.accounts.funds_policy import runtime
 from greenbank.accounts.funds_schemas import (
     AccountOverview,
@@ -218,5 +218,6 @@ async def sandbox_callback(
 
 router = APIRouter()
 router.include_router(me)
+router.include_router(card_change.me)
 router.include_router(rails)
 router.include_router(funds_staff_router.router)

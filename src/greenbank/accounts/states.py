@@ -283,7 +283,7 @@ def close(
 
 
 def _check_nothing_pending(session: Session, account: ClassIIAccount) -> None:
-    _check_no_transfers(session, account)
+    check_no_transfers(session, account)
     holdings = session.scalar(
         select(func.count())
         .select_from(LedgerAccount)
@@ -325,7 +325,7 @@ def replace_bound_card(
         raise AccountClosed("the account is closed", account_id=account_id)
     if account.status == AccountStatus.FROZEN:
         raise AccountFrozen("the account is frozen", account_id=account_id)
-    _check_no_transfers(session, account)
+    check_no_transfers(session, account)
     old = active_bound_card(session, account_id)
     now = clock.now()
     old.status = CardStatus.REPLACED.value
@@ -357,7 +357,7 @@ def replace_bound_card(
     return new
 
 
-def _check_no_transfers(session: Session, account: ClassIIAccount) -> None:
+def check_no_transfers(session: Session, account: ClassIIAccount) -> None:
     in_flight = session.scalar(
         select(func.count()).where(
             FundTransfer.account_id == account.id,
