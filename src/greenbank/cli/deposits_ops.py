@@ -14,6 +14,7 @@ from rich.console import Console
 from greenbank.cli.context import open_container
 from greenbank.clock import business_date
 from greenbank.deposits.maturity import run_maturity
+from greenbank.deposits.maturity_receipts import maturity_receipting
 
 console = Console()
 
@@ -27,7 +28,12 @@ def run_maturity_command(
     container = open_container()
     try:
         on = business_date(container.clock.now()) if day is None else _day(day)
-        report = run_maturity(uow_factory=container.uow, clock=container.clock, on=on)
+        report = run_maturity(
+            uow_factory=container.uow,
+            clock=container.clock,
+            on=on,
+            receipting=maturity_receipting(container),
+        )
     finally:
         container.close()
     console.print(

@@ -29,6 +29,8 @@ from greenbank.clock import SHANGHAI, Clock, business_date
 from greenbank.config import Environment
 from greenbank.db import UowFactory, run_with_retry
 from greenbank.deposits.holdings_models import MaturityRun
+from greenbank.deposits.maturity_receipts import maturity_receipting
+from greenbank.deposits.purchase import Receipting
 from greenbank.deposits.settlement import (
     Due,
     Pricing,
@@ -115,6 +117,7 @@ def _one_batch(
     on: date,
     after: tuple[date, str] | None,
     size: int,
+    receipting: Receipting | None,
 ) -> tuple[list[Due], Settlement | None]:
     """Settle the next batch in one transaction: (the batch read, its settlement or None if
     the ledger refused it)."""
@@ -123,7 +126,7 @@ def _one_batch(
         if not dues:
             return dues, None
         try:
-            result = settle(unit.session, clock, dues, pricing, on)
+            result = settle(unit.session, clock, dues, pricing, on, receipting)
         except GreenbankError as err:
             log.warning("maturity batch refused (%s); settling one by one", err.code)
             return dues, None
@@ -132,14 +135,19 @@ def _one_batch(
 
 
 def _one_by_one(
-    uow_factory: UowFactory, clock: Clock, pricing: Pricing, on: date, dues: list[Due]
+    uow_factory: UowFactory,
+    clock: Clock,
+    pricing: Pricing,
+    on: date,
+    dues: list[Due],
+    receipting: Receipting | None,
 ) -> Settlement:
     merged = Settlement(on, clock.now())
     for due in dues:
         try:
             with uow_factory() as unit:
                 locked = lock_due(unit.session, due.id, on=on)
-                result = settle(unit.session, clock, locked, pricing, on)
+                result = settle(unit.session, clock, locked, pricing, on, receipting)
                 unit.commit()
         except GreenbankError as err:
             merged.failures.append((due.id, err.code))
@@ -149,18 +157,23 @@ def _one_by_one(
 
 
 def _walk(
-    uow_factory: UowFactory, clock: Clock, pricing: Pricing, on: date, size: int
+    uow_factory: UowFactory,
+    clock: Clock,
+    pricing: Pricing,
+    on: date,
+    size: int,
+    receipting: Receipting | None,
 ) -> MaturityReport:
     """One runner: batch after batch in (maturity, id) order until nothing is due."""
     report = MaturityReport(on)
     after: tuple[date, str] | None = None
     while True:
-        batch = partial(_one_batch, uow_factory, clock, pricing, on, after, size)
+        batch = partial(_one_batch, uow_factory, clock, pricing, on, after, size, receipting)
         dues, result = run_with_retry(batch)
         if not dues:
             return report
         if result is None:
-            result = _one_by_one(uow_factory, clock, pricing, on, dues)
+            result = _one_by_one(uow_factory, clock, pricing, on, dues, receipting)
         report.count(result)
         after = (dues[-1].maturity, dues[-1].id)
 
@@ -172,8 +185,10 @@ def run_maturity(
     on: date,
     batch_size: int = BATCH_SIZE,
     runners: int = RUNNERS,
+    receipting: Receipting | None = None,
 ) -> MaturityReport:
-    """Settle every active holding with a maturity on or before ``on`` (today or earlier).
+    """Settle every active holding with a maturity on or before ``on`` (today or earlier),
+    issuing each one's interest and maturity receipts when ``receipting`` is given.
 
     ``runners`` threads share the work: each skips the batches another has locked, so one
     plans in Python while another waits on the database.
@@ -183,7 +198,7 @@ def run_maturity(
         raise MaturityDateInFuture(on=on.isoformat(), today=today.isoformat())
     with uow_factory() as unit:
         pricing = load_pricing(unit.session)
-    walk = partial(_walk, uow_factory, clock, pricing, on, batch_size)
+    walk = partial(_walk, uow_factory, clock, pricing, on, batch_size, receipting)
     with ThreadPoolExecutor(runners, thread_name_prefix="maturity") as pool:
         parts = [pool.submit(walk) for _ in range(runners)]
         report = MaturityReport(on)
@@ -217,9 +232,12 @@ class MaturityScheduler:
     another runner holds, so the work is shared, never doubled.
     """
 
-    def __init__(self, uow_factory: UowFactory, clock: Clock) -> None:
+    def __init__(
+        self, uow_factory: UowFactory, clock: Clock, receipting: Receipting | None = None
+    ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
+        self._receipting = receipting
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="deposits-maturity", daemon=True)
 
@@ -236,7 +254,10 @@ class MaturityScheduler:
             now = self._clock.now()
             try:
                 run_maturity(
-                    uow_factory=self._uow_factory, clock=self._clock, on=business_date(now)
+                    uow_factory=self._uow_factory,
+                    clock=self._clock,
+                    on=business_date(now),
+                    receipting=self._receipting,
                 )
             except Exception:  # a failed run must not kill the thread; the next run catches up
                 log.exception("maturity run failed")
@@ -250,4 +271,7 @@ def start_maturity_scheduler(container: Container) -> MaturityScheduler | None:
     enabled = container.settings.deposits_maturity_scheduler
     if enabled is None:
         enabled = container.settings.environment is not Environment.TEST
-    return MaturityScheduler(container.uow, container.clock).start() if enabled else None
+    if not enabled:
+        return None
+    receipting = maturity_receipting(container)
+    return MaturityScheduler(container.uow, container.clock, receipting).start()

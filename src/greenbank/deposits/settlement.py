@@ -5,7 +5,8 @@ a customer is withdrawing right now is left to that withdrawal, and several job 
 the work); the interest comes from the pure engine; then the batch is written in the caller's
 transaction: at most two balanced ledger entries (``rollover``: interest expense to each renewed
 holding; ``maturity``: each returned holding and the interest expense to each customer's Class II
-balance), one bulk update of the holdings, one bulk insert of payout rows and one outbox event.
+balance), one bulk update of the holdings, one bulk insert of payout rows, one outbox event and,
+given a ``Receipting``, each holding's interest and maturity receipts (``maturity_receipts``).
 
 A rollover holding runs through the whole renewal chain up to the settlement day (each renewal at
 the product rate posted on its maturity date); a returned one gets term interest plus demand
@@ -39,7 +40,9 @@ from greenbank.deposits.holdings_models import (
     PayoutKind,
 )
 from greenbank.deposits.interest import Holding, InterestLine, maturity_payout, rollover
+from greenbank.deposits.maturity_receipts import SettledNote, issue_settlement_receipts
 from greenbank.deposits.models import Product
+from greenbank.deposits.purchase import Receipting
 from greenbank.deposits.rates import demand_rates, product_rate_histories
 from greenbank.errors import GreenbankError
 from greenbank.ids import new_id
@@ -157,6 +160,7 @@ class Settlement:
     closed: list[dict[str, Any]] = field(default_factory=list)
     payouts: list[dict[str, Any]] = field(default_factory=list)
     events: list[MaturedHolding] = field(default_factory=list)
+    notes: list[SettledNote] = field(default_factory=list)
     rollover_legs: dict[str, int] = field(default_factory=dict)
     return_legs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rollover_interest: int = 0
@@ -184,6 +188,23 @@ class Settlement:
                 "entry_id": None,
                 **values,
             }
+        )
+
+    def _note(
+        self, due: Due, interest: int, principal: int, renewed: Holding | None = None
+    ) -> None:
+        """What the holding's receipts will print (``renewed``: it was rolled over)."""
+        self.notes.append(
+            SettledNote(
+                due.id,
+                due.customer_id,
+                due.product_id,
+                due.cycle,
+                interest,
+                principal,
+                due.contract,
+                renewed,
+            )
         )
 
     def add(self, due: Due, pricing: Pricing) -> None:
@@ -219,6 +240,7 @@ class Settlement:
                 "updated_at": self.now,
             }
         )
+        self._note(due, gained, new.principal_fen, new)
         if gained:
             self.rollover_legs[ledger.holding_account_code(due.id)] = -gained
             self.rollover_interest += gained
@@ -246,6 +268,7 @@ class Settlement:
             remaining_fen=0,
             lines=[line_json(line) for line in paid.lines],
         )
+        self._note(due, paid.interest_fen, paid.principal_fen)
         self.closed.append({"h_id": due.id, "updated_at": self.now, "closed_at": self.now})
         self.return_legs[ledger.holding_account_code(due.id)] += paid.principal_fen
         self.return_legs[ledger.customer_account_code(due.customer_id)] -= paid.net_fen
@@ -323,8 +346,11 @@ def _post(
     return ledger.post_entry(session, clock=clock, spec=spec).id
 
 
-def write(session: Session, clock: Clock, result: Settlement) -> list[str]:
-    """Write a planned batch in the caller's transaction; returns the ledger entry ids."""
+def write(
+    session: Session, clock: Clock, result: Settlement, receipting: Receipting | None = None
+) -> list[str]:
+    """Write a planned batch in the caller's transaction, its receipts last (they take the
+    day's receipt counter); returns the ledger entry ids."""
     roll_entry = _post(
         session,
         clock,
@@ -355,13 +381,27 @@ def write(session: Session, clock: Clock, result: Settlement) -> list[str]:
             aggregate_id=entry_ids[0] if entry_ids else new_id(),
             clock=clock,
         )
+    issue_settlement_receipts(
+        session,
+        clock,
+        receipting,
+        result.notes,
+        roll_entry=roll_entry,
+        return_entry=return_entry,
+    )
     return entry_ids
 
 
 def settle(
-    session: Session, clock: Clock, dues: Sequence[Due], pricing: Pricing, on: date
+    session: Session,
+    clock: Clock,
+    dues: Sequence[Due],
+    pricing: Pricing,
+    on: date,
+    receipting: Receipting | None = None,
 ) -> Settlement:
-    """Plan and write ``dues`` (already locked) in the caller's transaction."""
+    """Plan and write ``dues`` (already locked) in the caller's transaction, with their
+    receipts when ``receipting`` is given."""
     result = plan(dues, pricing, on=on, now=clock.now())
-    write(session, clock, result)
+    write(session, clock, result, receipting)
     return result

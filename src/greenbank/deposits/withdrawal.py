@@ -196,7 +196,8 @@ def _withdraw(
     today = business_date(now)
     if holding.maturity_option is MaturityOption.ROLLOVER and holding.maturity_date <= today:
         due = lock_due(session, holding.id, on=today)
-        settle(session, clock, due, load_pricing(session, [holding.product_id]), today)
+        pricing = load_pricing(session, [holding.product_id])
+        settle(session, clock, due, pricing, today, receipting)
         session.refresh(holding)
     quote = _quote(session, holding, holding.contract, today, amount_fen)
     paid = quote.payout
