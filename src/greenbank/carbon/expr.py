@@ -10,6 +10,7 @@ Evaluation is in ``Decimal`` so that factors like 46.7 stay exact.
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import (
@@ -123,7 +124,9 @@ def parse_formula(source: str, allowed_names: Iterable[str]) -> Formula:
         raise FormulaInvalid(f"the formula is longer than {MAX_SOURCE_CHARS} characters")
     text = source.strip()
     try:
-        tree = ast.parse(text, mode="eval")
+        with warnings.catch_warnings():  # staff input: a refusal says why, no stderr noise
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(text, mode="eval")
         if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
             raise FormulaInvalid(f"the formula has more than {MAX_NODES} parts")
         names: set[str] = set()
