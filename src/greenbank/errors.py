@@ -40,6 +40,18 @@ class Conflict(GreenbankError):
     title = "Conflicts with the current state"
 
 
+class InvalidIdempotencyKey(ValidationFailed):
+    code = "invalid_idempotency_key"
+    title = "Send an Idempotency-Key header of 1-100 characters"
+
+
+class IdempotencyKeyReused(Conflict):
+    """The same key came with a different request: a retry must repeat the first one exactly."""
+
+    code = "idempotency_key_reused"
+    title = "The idempotency key was already used for a different request"
+
+
 class Forbidden(GreenbankError):
     code = "forbidden"
     status = 403

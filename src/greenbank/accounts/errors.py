@@ -15,6 +15,7 @@ from greenbank.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from greenbank.errors import IdempotencyKeyReused as IdempotencyKeyReused
 
 
 class ProviderUnavailable(ServiceUnavailable):
@@ -132,11 +133,6 @@ def refusal(reason: str, detail: str | None = None, **extra: object) -> Applicat
         cls = type(f"Refused_{reason}", (ApplicationRefused,), {"code": reason})
         _REFUSALS[reason] = cls
     return cls(detail, **extra)
-
-
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
-    title = "This Idempotency-Key was used for a different request"
 
 
 class AccountNotFound(NotFound):

@@ -46,6 +46,8 @@ from greenbank.deposits.holdings_models import (
 )
 from greenbank.deposits.models import Product
 from greenbank.errors import Conflict, GreenbankError, ValidationFailed
+from greenbank.errors import IdempotencyKeyReused as IdempotencyKeyReused
+from greenbank.errors import InvalidIdempotencyKey as InvalidIdempotencyKey
 from greenbank.ids import new_id
 from greenbank.ledger import service as ledger
 from greenbank.ledger.domain import EntryCode, EntrySpec
@@ -65,16 +67,6 @@ class AccountNotActive(Conflict):
 class MaturityOptionNotAllowed(ValidationFailed):
     code = "maturity_option_not_allowed"
     title = "The product does not offer this maturity option"
-
-
-class InvalidIdempotencyKey(ValidationFailed):
-    code = "invalid_idempotency_key"
-    title = "Send an Idempotency-Key header of 1-100 characters"
-
-
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
-    title = "The idempotency key was already used for a different request"
 
 
 @dataclass(frozen=True, slots=True)

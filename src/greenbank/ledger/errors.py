@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from greenbank.errors import Conflict, NotFound, ValidationFailed
+from greenbank.errors import IdempotencyKeyReused as IdempotencyKeyReused
 
 
 class InvalidEntry(ValidationFailed):
@@ -68,11 +69,6 @@ class AccountNotEmpty(Conflict):
 class InsufficientFunds(Conflict):
     code = "insufficient_funds"
     title = "The available balance is not enough"
-
-
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
-    title = "The idempotency key was already used for a different request"
 
 
 class AlreadyReversed(Conflict):

@@ -16,6 +16,7 @@ from greenbank.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from greenbank.errors import IdempotencyKeyReused as IdempotencyKeyReused
 from greenbank_sdk.protocol import SCHEME
 
 
@@ -90,11 +91,6 @@ class IdempotencyKeyMissing(GreenbankError):
     code = "idempotency_key_missing"
     status = 400
     title = "Every write needs an Idempotency-Key header"
-
-
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
-    title = "This Idempotency-Key was used for a different request"
 
 
 class ScenarioNotAllowed(Forbidden):

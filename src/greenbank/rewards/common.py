@@ -12,19 +12,11 @@ from sqlalchemy.orm import Session
 from greenbank.audit.service import record
 from greenbank.clock import Clock
 from greenbank.db import UowFactory, run_with_retry
-from greenbank.errors import Conflict, GreenbankError, NotFound, ValidationFailed
+from greenbank.errors import GreenbankError, NotFound
+from greenbank.errors import IdempotencyKeyReused as IdempotencyKeyReused
+from greenbank.errors import InvalidIdempotencyKey as InvalidIdempotencyKey
 
 T = TypeVar("T")
-
-
-class InvalidIdempotencyKey(ValidationFailed):
-    code = "invalid_idempotency_key"
-    title = "Send an Idempotency-Key header of 1-100 characters"
-
-
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
-    title = "The idempotency key was already used for a different request"
 
 
 class RewardNotFound(NotFound):
