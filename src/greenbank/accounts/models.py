@@ -42,7 +42,8 @@ class ClassIIAccount(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
     account_number: Mapped[str] = mapped_column(String(19), unique=True)
-    ledger_account_id: Mapped[str] = mapped_column(ForeignKey("ledger_accounts.id"), unique=True)
+    # Not unique: a customer who closes and reopens gets a new account on the same balance.
+    ledger_account_id: Mapped[str] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
     status: Mapped[str] = mapped_column(String(12), default=AccountStatus.ACTIVE.value)
     status_reason: Mapped[str | None] = mapped_column(String(200))
     branch_code: Mapped[str] = mapped_column(String(12))

@@ -108,8 +108,9 @@ def ensure_chart_of_accounts(session: Session, *, clock: Clock) -> list[AccountO
 
 
 def open_customer_account(session: Session, *, clock: Clock, customer_id: str) -> AccountOut:
-    """A customer's Class II balance: a liability of the bank that may never be overdrawn."""
-    return open_account(
+    """A customer's Class II balance: a liability of the bank that may never be overdrawn.
+    A customer who closed their account and opens a new one gets the same balance reopened."""
+    account = open_account(
         session,
         clock=clock,
         code=customer_account_code(customer_id),
@@ -119,6 +120,9 @@ def open_customer_account(session: Session, *, clock: Clock, customer_id: str) -
         owner_type="customer",
         owner_id=customer_id,
     )
+    if account.status == AccountStatus.CLOSED:
+        return reopen_account(session, code=account.code)
+    return account
 
 
 def open_holding_account(
@@ -138,18 +142,30 @@ def open_holding_account(
     )
 
 
-def close_account(session: Session, *, code: str) -> AccountOut:
-    """Close an account with a zero balance and no pending holds (closing twice is a no-op)."""
+def _set_status(session: Session, code: str, status: AccountStatus) -> AccountOut:
+    """Move an account to ``status`` (a no-op if it is there already), only with a zero balance
+    and no pending holds: nothing is ever carried into or left behind a closed account."""
     conn = session.connection()
     facts = _lock(conn, "code", [code]).get(code)
     if facts is None:
         raise AccountNotFound(f"no ledger account {code!r}", account=code)
+    if facts.status == status:
+        return get_account(session, code)
     pending = conn.execute(
         select(HOLDS.c.id).where(HOLDS.c.account_id == facts.id, HOLDS.c.state == "pending")
     ).first()
     if facts.posted_fen != 0 or pending is not None:
         raise AccountNotEmpty(f"account {code} still has money or pending holds", account=code)
-    conn.execute(
-        ACCOUNTS.update().where(ACCOUNTS.c.id == facts.id).values(status=AccountStatus.CLOSED.value)
-    )
+    conn.execute(ACCOUNTS.update().where(ACCOUNTS.c.id == facts.id).values(status=status.value))
     return get_account(session, code)
+
+
+def close_account(session: Session, *, code: str) -> AccountOut:
+    """Close an account with a zero balance and no pending holds (closing twice is a no-op)."""
+    return _set_status(session, code, AccountStatus.CLOSED)
+
+
+def reopen_account(session: Session, *, code: str) -> AccountOut:
+    """Reopen a closed account (reopening an open one is a no-op), e.g. for a customer who
+    closed their Class II account and opens a new one."""
+    return _set_status(session, code, AccountStatus.OPEN)

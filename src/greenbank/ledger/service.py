@@ -28,6 +28,7 @@ from greenbank.ledger.accounts import (
     open_account,
     open_customer_account,
     open_holding_account,
+    reopen_account,
 )
 from greenbank.ledger.domain import EntryCode, EntrySpec, PostingSpec
 from greenbank.ledger.errors import AlreadyReversed, EntryNotFound, InvalidEntry
@@ -136,6 +137,7 @@ __all__ = [
     "open_holding_account",
     "post_entry",
     "post_hold",
+    "reopen_account",
     "reverse_entry",
     "statement",
     "verify_ledger",
