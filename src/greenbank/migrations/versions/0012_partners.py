@@ -100,9 +100,7 @@ def upgrade() -> None:
         sa.Column("request_id", sa.String(64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_request_log")),
     )
-    op.create_index(
-        "ix_partner_request_log_partner", "partner_request_log", ["partner_id", "at"]
-    )
+    op.create_index("ix_partner_request_log_partner", "partner_request_log", ["partner_id", "at"])
     op.create_table(
         "partner_auth_requests",
         sa.Column("id", sa.String(36), nullable=False),
