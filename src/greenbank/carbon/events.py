@@ -14,6 +14,9 @@ Event (version 1) -> scenario credited, and the event id used (source ``bank``):
   ``e-statement:<statement_account>:<opted_in_at>``
 * ``billpay.utility_paid`` -> ``online_utility_payment`` (89 g), ``utility:<payment_id>``
 * ``cards.e_credit_card_applied`` -> ``e_credit_card`` (89 g, once), ``e-card:<application_id>``
+
+The carbon account publishes one event of its own: ``carbon.credited``, once per customer credited
+by an ingested batch, so other domains (rewards' perk rules) react to a customer's new totals.
 """
 
 from __future__ import annotations
@@ -54,3 +57,18 @@ class ECreditCardApplied(Event):
     customer_id: str
     application_id: str
     applied_at: datetime
+
+
+class CarbonCredited(Event):
+    """A batch credited this customer's carbon account (one event per customer per batch).
+
+    Published by ingestion under the account's row lock, aggregate ``carbon_account`` /
+    customer id, so a customer's events are in credit order."""
+
+    type = "carbon.credited"
+    version = 1
+    customer_id: str
+    credited_mg: int  # this batch's credits for the customer
+    lifetime_mg: int  # the account's lifetime reduction after the batch
+    level: str  # the level code after the batch
+    occurred_at: datetime

@@ -3,9 +3,10 @@ outcome written back in the same transaction.
 
 Order inside the transaction: lock the carbon-account rows of the batch's customers (sorted, so
 two batches never deadlock; ``FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), then
-read seen keys, consents and cap counters, run ``run_pipeline``, and bulk-insert events, ledger
-entries and rejections. Because the counters are read under the lock, two concurrent batches for
-one customer cannot both spend the same cap.
+read seen keys, consents and cap counters, run ``run_pipeline``, bulk-insert events, ledger
+entries and rejections, and publish one ``carbon.credited`` per credited customer. Because the
+counters are read under the lock, two concurrent batches for one customer cannot both spend the
+same cap.
 
 Idempotency: ``(source, source_event_id)`` is UNIQUE on ``carbon_events``. Sending an event again
 returns ``duplicate`` carrying the first answer (``first``), and credits nothing.
@@ -22,7 +23,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from greenbank.bus import publish
 from greenbank.carbon.catalog import load_catalog
+from greenbank.carbon.events import CarbonCredited
 from greenbank.carbon.ingest_rows import (
     entry_row,
     event_key,
@@ -50,6 +53,7 @@ from greenbank.carbon.pipeline import (
     Usage,
     run_pipeline,
 )
+from greenbank.carbon.points import level_for
 from greenbank.carbon.store import (
     AccountTotals,
     chunks,
@@ -162,10 +166,12 @@ def ingest_in_session(
     outcome = run_pipeline(fresh, context)
     event_rows: list[dict[str, Any]] = []
     entry_rows: list[dict[str, Any]] = []
+    credited: dict[str, int] = defaultdict(int)
     for accepted in outcome.accepted:
         index = positions[id(accepted.event)].pop(0)
         event_id, entry_id = new_id(), new_id()
         points = accounts[accepted.event.customer_ref].add(accepted.credited_mg)
+        credited[accepted.event.customer_ref] += accepted.credited_mg
         event_rows.append(event_row(event_id, accepted.event, now, accepted, None))
         row_id = catalog.row_ids[
             (accepted.event.scenario, accepted.computation.methodology_version)
@@ -198,7 +204,29 @@ def ingest_in_session(
     insert_rows(session, event_rows, entry_rows, rejection_rows)
     save_counters(session, outcome.counters, context.counters)
     save_accounts(session, accounts, now)
+    _announce(session, clock, credited, accounts)
     return [results[index] for index in range(len(items))]
+
+
+def _announce(
+    session: Session,
+    clock: Clock,
+    credited: Mapping[str, int],
+    accounts: Mapping[str, AccountTotals],
+) -> None:
+    """One ``carbon.credited`` per customer the batch credited, published while the accounts are
+    still locked (per-customer order on the bus)."""
+    now = clock.now()
+    for customer in sorted(c for c, mg in credited.items() if mg > 0):
+        lifetime = accounts[customer].lifetime_mg
+        event = CarbonCredited(
+            customer_id=customer,
+            credited_mg=credited[customer],
+            lifetime_mg=lifetime,
+            level=level_for(max(0, lifetime)).level.code,
+            occurred_at=now,
+        )
+        publish(session, event, aggregate_type="carbon_account", aggregate_id=customer, clock=clock)
 
 
 # -- reading the context ---------------------------------------------------------------------
