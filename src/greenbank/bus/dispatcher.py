@@ -30,8 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, exists, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import CursorResult, or_, select, update
 
 from greenbank.bootstrap import Container
 from greenbank.bus.brokers import BrokerPublisher, broker_consumer, publisher_from_url
@@ -43,7 +42,8 @@ from greenbank.bus.consumers import (
     mark_processed,
 )
 from greenbank.bus.events import REGISTRY as EVENTS
-from greenbank.bus.events import EventMeta, EventRegistry, InvalidEventPayload, UnknownEventType
+from greenbank.bus.events import EventRegistry, InvalidEventPayload, UnknownEventType
+from greenbank.bus.leases import Claim, LeaseLost, backoff_delay, chain_blockers, claim_of
 from greenbank.bus.models import DEAD, DELIVERED, PENDING, ROUTED, Delivery, OutboxEvent
 from greenbank.bus.outbox import WAKE, WakeSignal
 from greenbank.config import Settings
@@ -68,30 +68,6 @@ class DispatcherConfig:
             poll_interval=settings.bus_poll_interval_ms / 1000,
             max_attempts=settings.bus_max_attempts,
         )
-
-
-def backoff_delay(
-    attempt: int, *, base: float, cap: float, rand: Callable[[], float] = random.random
-) -> float:
-    """Seconds before retry ``attempt + 1``: ``min(cap, base * 2**(attempt-1))`` with "equal
-    jitter" (uniform in the upper half), so retries spread out but never come back early."""
-    ceiling = min(cap, base * 2.0 ** min(attempt - 1, 62))
-    return ceiling / 2 + ceiling / 2 * rand()
-
-
-@dataclass(frozen=True)
-class Claim:
-    delivery_id: str
-    consumer: str
-    attempts: int
-    event_type: str
-    version: int
-    payload: dict[str, Any]
-    meta: EventMeta
-
-
-class LeaseLost(Exception):
-    """Another worker took the delivery over (our lease expired); our transaction rolls back."""
 
 
 class Dispatcher:
@@ -199,20 +175,7 @@ class Dispatcher:
         return run_with_retry(work)
 
     def _claim(self) -> list[Claim]:
-        earlier = aliased(Delivery)
-        earlier_pending = exists().where(
-            earlier.consumer == Delivery.consumer,
-            earlier.aggregate_type == Delivery.aggregate_type,
-            earlier.aggregate_id == Delivery.aggregate_id,
-            earlier.sequence < Delivery.sequence,
-            earlier.status == PENDING,
-        )
-        earlier_unrouted = exists().where(
-            OutboxEvent.aggregate_type == Delivery.aggregate_type,
-            OutboxEvent.aggregate_id == Delivery.aggregate_id,
-            OutboxEvent.sequence < Delivery.sequence,
-            OutboxEvent.status == PENDING,
-        )
+        earlier_pending, earlier_unrouted = chain_blockers()
 
         def work() -> list[Claim]:
             now = self._container.clock.now()
@@ -242,7 +205,7 @@ class Dispatcher:
                     .where(Delivery.id.in_(ids))
                     .order_by(Delivery.event_id)
                 ).all()
-                claims = [_claim_of(delivery, event) for delivery, event in rows]
+                claims = [claim_of(delivery, event) for delivery, event in rows]
                 uow.commit()
                 return claims
 
@@ -369,25 +332,6 @@ class Dispatcher:
                 self._wake.wait(seen, self.config.poll_interval)
 
 
-def _claim_of(delivery: Delivery, event: OutboxEvent) -> Claim:
-    return Claim(
-        delivery_id=delivery.id,
-        consumer=delivery.consumer,
-        attempts=delivery.attempts,
-        event_type=event.event_type,
-        version=event.version,
-        payload=event.payload,
-        meta=EventMeta(
-            id=event.id,
-            aggregate_type=event.aggregate_type,
-            aggregate_id=event.aggregate_id,
-            sequence=event.sequence,
-            created_at=event.created_at,
-            headers=event.headers,
-        ),
-    )
-
-
 class DispatcherGroup:
     """The dispatchers of one process: the registered consumers (plus the broker forwarder when
     ``GREENBANK_BUS_BROKER_URL`` is set), ``concurrency`` loops, one broker connection."""
@@ -440,6 +384,5 @@ __all__ = [
     "Dispatcher",
     "DispatcherConfig",
     "DispatcherGroup",
-    "backoff_delay",
     "start_embedded",
 ]

@@ -14,24 +14,20 @@ totals but takes back no points already granted (they may have been spent).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from greenbank.audit.service import record
 from greenbank.carbon.catalog import parsed
 from greenbank.carbon.domain import MG_PER_G, Computation
 from greenbank.carbon.errors import MethodologyNotFound, RecomputeNotNeeded
-from greenbank.carbon.expr import plain
 from greenbank.carbon.methodology import Methodology
 from greenbank.carbon.models import (
-    ADJUSTMENT,
-    COUNTERS,
     CREDIT,
     ENTRIES,
     EVENTS,
@@ -40,14 +36,14 @@ from greenbank.carbon.models import (
     RecomputeChange,
     RecomputeRun,
 )
-from greenbank.carbon.pipeline import EventKey, counter_keys
+from greenbank.carbon.pipeline import EventKey
 from greenbank.carbon.recompute import (
-    Adjustment,
     CreditedRecord,
     CustomerChange,
     plan_recomputation,
 )
-from greenbank.carbon.store import AccountTotals, chunks, lock_accounts, save_accounts
+from greenbank.carbon.recompute_postings import post_adjustments
+from greenbank.carbon.store import chunks, lock_accounts, save_accounts
 from greenbank.clock import Clock
 from greenbank.db import UowFactory, run_with_retry
 from greenbank.ids import new_id
@@ -205,7 +201,7 @@ def _batch(
         records, stored = _records(session, methodology.scenario, effective, customers)
         plan = plan_recomputation(records, methodology)
         changed = [a for a in plan.adjustments if a.delta_mg != 0]
-        _post(session, changed, stored, accounts, methodology, run_id, now)
+        post_adjustments(session, changed, stored, accounts, methodology, run_id, now)
         save_accounts(session, accounts, now)
         report = [
             {
@@ -288,93 +284,6 @@ def _records(
                 CreditedRecord(key, customer, occurred_at, days[event_id], computation, mg)
             )
     return records, stored
-
-
-def _post(
-    session: Session,
-    adjustments: list[Adjustment],
-    stored: Mapping[EventKey, tuple[str, date]],
-    accounts: Mapping[str, AccountTotals],
-    methodology: Methodology,
-    run_id: str,
-    now: datetime,
-) -> None:
-    """Adjustment entries, account totals and points, and the counters' grams."""
-    if not adjustments:
-        return
-    methodology_id = session.scalar(
-        select(MethodologyRow.id).where(
-            MethodologyRow.scenario == methodology.scenario,
-            MethodologyRow.version == methodology.version,
-        )
-    )
-    counters: dict[tuple[str, str], int] = defaultdict(int)
-    entries = []
-    for a in adjustments:
-        totals = accounts.get(a.customer_ref)
-        points = totals.add(a.delta_mg) if totals is not None else 0
-        event_id, day = stored[a.event_key]
-        for key in counter_keys(a.customer_ref, a.scenario, day, methodology.caps, {})[:3]:
-            counters[(key.customer_ref, key.window)] += a.delta_mg
-        entries.append(_entry(a, event_id, methodology_id, day, points, run_id, now))
-    session.execute(insert(ENTRIES), entries)
-    _bump_counters(session, methodology.scenario, counters)
-
-
-def _entry(
-    a: Adjustment,
-    event_id: str,
-    methodology_id: str | None,
-    day: date,
-    points: int,
-    run_id: str,
-    now: datetime,
-) -> dict[str, Any]:
-    new = a.computation
-    explanation = (
-        f"re-computed under v{a.new_version}: {new.explanation}; credited "
-        f"{plain(Decimal(a.new_credited_mg) / MG_PER_G)} g instead of "
-        f"{plain(Decimal(a.old_credited_mg) / MG_PER_G)} g"
-    )
-    return {
-        "id": new_id(),
-        "customer_id": a.customer_ref,
-        "scenario": a.scenario,
-        "kind": ADJUSTMENT,
-        "event_id": event_id,
-        "methodology_id": methodology_id,
-        "methodology_version": a.new_version,
-        "co2e_mg": a.delta_mg,
-        "computed_mg": new.co2e_mg,
-        "capped": a.new_credited_mg < new.co2e_mg,
-        "provisional": new.provisional,
-        "parameters": {p.name: plain(p.value) for p in new.parameters},
-        "explanation": explanation[:1000],
-        "business_date": day,
-        "points": points,
-        "created_at": now,
-        "run_id": run_id,
-    }
-
-
-def _bump_counters(session: Session, scenario: str, deltas: Mapping[tuple[str, str], int]) -> None:
-    rows = [
-        {"b_customer": customer, "b_period": period, "b_delta": delta}
-        for (customer, period), delta in deltas.items()
-        if delta
-    ]
-    if rows:
-        session.execute(
-            update(COUNTERS)
-            .where(
-                COUNTERS.c.customer_id == bindparam("b_customer"),
-                COUNTERS.c.scenario == scenario,
-                COUNTERS.c.period == bindparam("b_period"),
-            )
-            .values(co2e_mg=COUNTERS.c.co2e_mg + bindparam("b_delta")),
-            rows,
-            execution_options={"synchronize_session": False},
-        )
 
 
 def _credits(session: Session, scenario: str, effective: date) -> int:

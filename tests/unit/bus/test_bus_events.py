@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from greenbank.bus.consumers import ConsumerRegistry
-from greenbank.bus.dispatcher import backoff_delay
 from greenbank.bus.events import (
     REGISTRY,
     Event,
@@ -19,6 +18,7 @@ from greenbank.bus.events import (
     InvalidEventPayload,
     UnknownEventType,
 )
+from greenbank.bus.leases import backoff_delay
 from greenbank.db import UnitOfWork
 
 
