@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from greenbank.accounts.consents import require_consent
 from greenbank.accounts.errors import (
     ApplicationInProgress,
     FaceCheckFailed,
@@ -41,7 +42,6 @@ from greenbank.accounts.onboarding import (
     raise_if_unavailable,
     read,
     refuse,
-    require_consent,
     transact,
 )
 from greenbank.accounts.providers import IdCardText, LivenessChallenge, VendorCode

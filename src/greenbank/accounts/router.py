@@ -7,15 +7,22 @@ device fingerprint for the anti-fraud checks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from greenbank.accounts import card_steps, kyc_steps, onboarding, review, staff_router, wiring
-from greenbank.accounts.idempotency import fingerprint, replay_or_run
+from greenbank.accounts import (
+    card_steps,
+    consents,
+    kyc_steps,
+    onboarding,
+    review,
+    staff_router,
+    wiring,
+)
 from greenbank.accounts.models import ConsentKind
+from greenbank.accounts.router_common import COMMON, DeviceId, IdempotencyKey, answer
 from greenbank.accounts.schemas import (
     ApplicationOut,
     BindCardIn,
@@ -34,54 +41,6 @@ from greenbank.errors import NotFound
 from greenbank.identity.deps import CurrentCustomer, client_ip
 
 customer = APIRouter(prefix="/api/v1/accounts", tags=["Class II account opening"])
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=100,
-        description="Repeat a request safely: the first answer is replayed",
-    ),
-]
-DeviceId = Annotated[
-    str | None, Header(alias="X-Device-Id", max_length=200, description="Device fingerprint")
-]
-COMMON: dict[int | str, dict[str, Any]] = {
-    401: problems("No valid customer token.", "unauthorized", "token_expired"),
-    404: problems("Not your application.", "application_not_found"),
-    409: problems(
-        "Wrong step or replay conflict.",
-        "wrong_step",
-        "application_changed",
-        "idempotency_key_reused",
-    ),
-    503: problems("A vendor did not answer; retry the same step.", "provider_unavailable"),
-}
-
-
-def _answer(
-    container: ContainerDep,
-    me: CurrentCustomer,
-    key: str | None,
-    action: str,
-    run: Callable[[], dict[str, Any]],
-    *,
-    status_code: int = 200,
-    redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    **inputs: Any,
-) -> JSONResponse:
-    answer = replay_or_run(
-        container.uow,
-        container.clock,
-        customer_id=me.id,
-        key=key,
-        request_fingerprint=fingerprint(action, **inputs),
-        run=run,
-        status_code=status_code,
-        redact=redact,
-    )
-    headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
-    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
 
 @customer.post(
@@ -123,7 +82,7 @@ def start(
         )
         return ApplicationOut.of(app).model_dump(mode="json")
 
-    return _answer(container, me, key, "start", run, status_code=201, body=body.model_dump())
+    return answer(container, me, key, "start", run, status_code=201, body=body.model_dump())
 
 
 @customer.get(
@@ -183,7 +142,7 @@ def upload_id(
         )
         return IdCardOut.of(app, text).model_dump(mode="json")
 
-    return _answer(
+    return answer(
         container,
         me,
         key,
@@ -240,7 +199,7 @@ def confirm_id(
         )
         return ApplicationOut.of(app).model_dump(mode="json")
 
-    return _answer(
+    return answer(
         container, me, key, "id_confirm", run, application_id=application_id, body=body.model_dump()
     )
 
@@ -295,7 +254,7 @@ def verify_face(
         )
         return ApplicationOut.of(app).model_dump(mode="json")
 
-    return _answer(
+    return answer(
         container, me, key, "face", run, application_id=application_id, token=token, selfie=image
     )
 
@@ -339,7 +298,7 @@ def card_code(
         )
         return CardCodeOut.of(issued).model_dump(mode="json")
 
-    return _answer(
+    return answer(
         container, me, key, "card_code", run, application_id=application_id, body=body.model_dump()
     )
 
@@ -373,7 +332,7 @@ def bind_card(
         )
         return ApplicationOut.of(app).model_dump(mode="json")
 
-    return _answer(
+    return answer(
         container, me, key, "card", run, application_id=application_id, body=body.model_dump()
     )
 
@@ -399,7 +358,7 @@ def submit(
         )
         return ApplicationOut.of(app).model_dump(mode="json")
 
-    return _answer(container, me, key, "submit", run, application_id=application_id)
+    return answer(container, me, key, "submit", run, application_id=application_id)
 
 
 @customer.post(
@@ -426,7 +385,7 @@ def cancel(application_id: str, me: CurrentCustomer, container: ContainerDep) ->
     responses=COMMON,
 )
 def revoke(body: RevokeConsentIn, me: CurrentCustomer, container: ContainerDep) -> RevokedOut:
-    count = onboarding.revoke_consent(
+    count = consents.revoke_consent(
         wiring.onboarding(container), customer_id=me.id, kind=ConsentKind(body.kind)
     )
     return RevokedOut(revoked=count)

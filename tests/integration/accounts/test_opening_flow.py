@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from tests.integration.accounts.opening_support import CONSENTS, confirmed, sign_up, walk
 
-from greenbank.accounts import kyc_steps, onboarding, review, wiring
+from greenbank.accounts import consents, kyc_steps, onboarding, review, wiring
 from greenbank.accounts.errors import ApplicationInProgress, WrongStep
 from greenbank.accounts.models import ApplicationState, BoundCard, ClassIIAccount, ConsentKind
 from greenbank.audit.service import recent
@@ -86,8 +86,7 @@ def test_one_open_application_per_person_across_customers(container: Container) 
 def test_revoking_the_face_consent_cancels_and_forgets_the_template(container: Container) -> None:
     svc, customer_id, app = walk(container, "wang_xiaoming", until=ApplicationState.FACE_VERIFIED)
     assert (
-        onboarding.revoke_consent(svc, customer_id=customer_id, kind=ConsentKind.SENSITIVE_FACE)
-        == 1
+        consents.revoke_consent(svc, customer_id=customer_id, kind=ConsentKind.SENSITIVE_FACE) == 1
     )
     after = onboarding.get(svc, customer_id=customer_id, application_id=app.id)
     assert after.state == ApplicationState.CANCELLED and after.face_template is None
