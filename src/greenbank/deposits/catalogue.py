@@ -1,11 +1,9 @@
 """The deposit catalogue: products, their lifecycle (draft -> published <-> paused -> retired),
-the audited posting of rates, and the quota a purchase takes.
+and the audited posting of rates; the quota a purchase takes is in ``quota``.
 
 Staff actions (create, post a rate, publish, pause, retire) each own one unit of work and leave an
-audit line, also when refused. The session-level helpers (``product_by_code``, ``lock_product``,
-``opening_holding``, ``check_purchase``, ``take_quota``, ``reserve_quota``; rate look-ups are in
-``rates``) run inside the caller's transaction, so the purchase service can check a product and
-use its quota in the same commit as the balance debit.
+audit line, also when refused. The session-level look-ups (``product_by_code``,
+``visible_product``; rate look-ups are in ``rates``) run inside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +22,6 @@ from greenbank.audit.service import record
 from greenbank.clock import Clock, business_date
 from greenbank.db import UowFactory
 from greenbank.deposits.domain import ProductKind, RateNotPosted
-from greenbank.deposits.interest import Holding
 from greenbank.deposits.models import (
     DEMAND_SERIES,
     Product,
@@ -33,6 +30,9 @@ from greenbank.deposits.models import (
     RatePosting,
     with_insurance_statement,
 )
+from greenbank.deposits.quota import ProductNotFound
+from greenbank.deposits.quota import Reservation as Reservation
+from greenbank.deposits.quota import reserve_quota as reserve_quota
 from greenbank.deposits.rates import (
     demand_postings,
     demand_rates,
@@ -40,7 +40,7 @@ from greenbank.deposits.rates import (
     product_rate_histories,
     product_rates,
 )
-from greenbank.errors import Conflict, GreenbankError, NotFound
+from greenbank.errors import Conflict, GreenbankError
 
 T = TypeVar("T")
 
@@ -50,11 +50,6 @@ TRANSITIONS: dict[ProductStatus, frozenset[ProductStatus]] = {
     ProductStatus.PAUSED: frozenset({ProductStatus.PUBLISHED, ProductStatus.RETIRED}),
     ProductStatus.RETIRED: frozenset(),
 }
-
-
-class ProductNotFound(NotFound):
-    code = "product_not_found"
-    title = "No such deposit product"
 
 
 class ProductCodeTaken(Conflict):
@@ -77,21 +72,6 @@ class ProductNotPriced(Conflict):
     title = "Post the product rate and the demand rate before publishing"
 
 
-class ProductNotOnSale(Conflict):
-    code = "product_not_on_sale"
-    title = "The product is not on sale now"
-
-
-class QuotaExhausted(Conflict):
-    code = "quota_exhausted"
-    title = "The product's remaining quota is smaller than the amount"
-
-
-class CustomerLimitExceeded(Conflict):
-    code = "customer_limit_exceeded"
-    title = "The amount would take the customer over the product's per-customer limit"
-
-
 @dataclass(frozen=True, slots=True)
 class Listing:
     """A product as customers see it: its rate in force today (None before the first one)."""
@@ -99,14 +79,6 @@ class Listing:
     product: Product
     rate: Decimal | None
     on_sale: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Reservation:
-    """Quota taken for a purchase; ``holding`` is the contract (rate posted on the value date)."""
-
-    product: Product
-    holding: Holding
 
 
 def _staff_action(
@@ -158,102 +130,6 @@ def visible_product(session: Session, code: str) -> Product:
     if product.status is ProductStatus.DRAFT:
         raise ProductNotFound(f"no product {code!r}", product_code=code)
     return product
-
-
-def lock_product(session: Session, product_id: str) -> Product:
-    """The product row, locked FOR UPDATE on PostgreSQL (SQLite's BEGIN IMMEDIATE serialises)."""
-    product = session.scalar(
-        select(Product)
-        .where(Product.id == product_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if product is None:
-        raise ProductNotFound(f"no product {product_id!r}", product_id=product_id)
-    return product
-
-
-def opening_holding(
-    session: Session, product: Product, amount_fen: int, value_date: date
-) -> Holding:
-    """The contract a purchase on ``value_date`` would get: the amount checked, the rate posted
-    for that day fixed for the whole term (储蓄管理条例 Art. 26)."""
-    product.settings.validate_amount(amount_fen)
-    rate = product_rates(session, product.id)(value_date)
-    return Holding(amount_fen, rate, value_date, product.term, product.day_count)
-
-
-def check_purchase(
-    product: Product, *, amount_fen: int, customer_total_fen: int, now: datetime
-) -> None:
-    """On sale, a valid amount, within the remaining quota and the customer's limit."""
-    if not product.on_sale(now):
-        raise ProductNotOnSale(product_code=product.code, status=product.status.value)
-    product.settings.validate_amount(amount_fen)
-    remaining = product.quota_remaining_fen
-    if remaining is not None and amount_fen > remaining:
-        raise QuotaExhausted(amount_fen=amount_fen, quota_remaining_fen=remaining)
-    limit = product.per_customer_limit_fen
-    if limit is not None and customer_total_fen + amount_fen > limit:
-        raise CustomerLimitExceeded(
-            amount_fen=amount_fen, customer_total_fen=customer_total_fen, limit_fen=limit
-        )
-
-
-def take_quota(
-    session: Session, product_id: str, amount_fen: int, customer_total_fen: int, *, now: datetime
-) -> None:
-    """Take ``amount_fen`` of the product's quota in one conditional UPDATE.
-
-    The product row is every buyer's hot row: the UPDATE locks it until commit, so a purchase
-    calls this last (before the receipt) with the sale already checked on an unlocked read. The
-    WHERE re-checks what can change under a buyer (status, quota, the customer's limit); sale
-    window and amount rules are fixed at creation. When no row is taken, the locked row is
-    checked again to raise the reason (``product_not_on_sale``, ``quota_exhausted``, ...).
-    A ``Product`` already loaded in the session is not refreshed.
-    """
-    limit, quota = Product.per_customer_limit_fen, Product.total_quota_fen
-    taken = session.execute(
-        update(Product)
-        .where(
-            Product.id == product_id,
-            Product.status == ProductStatus.PUBLISHED,
-            or_(quota.is_(None), Product.quota_used_fen + amount_fen <= quota),
-            or_(limit.is_(None), limit >= customer_total_fen + amount_fen),
-        )
-        .values(quota_used_fen=Product.quota_used_fen + amount_fen, updated_at=now)
-        .returning(Product.id)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if taken is None:
-        product = lock_product(session, product_id)
-        check_purchase(
-            product, amount_fen=amount_fen, customer_total_fen=customer_total_fen, now=now
-        )
-        raise AssertionError("the quota UPDATE matched no row of a purchasable product")
-
-
-def reserve_quota(
-    session: Session,
-    product_id: str,
-    amount_fen: int,
-    customer_total_fen: int,
-    *,
-    now: datetime,
-) -> Reservation:
-    """Check the purchase, fix its contract and take ``amount_fen`` of the product's quota.
-
-    ``customer_total_fen`` is what the customer already holds in this product; compute it while
-    holding a lock that serialises the customer's purchases (the account row the debit locks).
-    """
-    product = session.get(Product, product_id)
-    if product is None:
-        raise ProductNotFound(f"no product {product_id!r}", product_id=product_id)
-    check_purchase(product, amount_fen=amount_fen, customer_total_fen=customer_total_fen, now=now)
-    holding = opening_holding(session, product, amount_fen, business_date(now))
-    take_quota(session, product_id, amount_fen, customer_total_fen, now=now)
-    session.expire(product, ["quota_used_fen", "updated_at"])
-    return Reservation(product, holding)
 
 
 # --- staff actions (each owns its unit of work) --------------------------------------------

@@ -32,12 +32,7 @@ from greenbank.bus import publish
 from greenbank.clock import Clock, business_date
 from greenbank.customers.models import Customer
 from greenbank.db import UowFactory, run_with_retry
-from greenbank.deposits.catalogue import (
-    check_purchase,
-    opening_holding,
-    product_by_code,
-    take_quota,
-)
+from greenbank.deposits.catalogue import product_by_code
 from greenbank.deposits.events import DepositPurchased
 from greenbank.deposits.holdings_models import (
     DepositHolding,
@@ -45,6 +40,7 @@ from greenbank.deposits.holdings_models import (
     MaturityOption,
 )
 from greenbank.deposits.models import Product
+from greenbank.deposits.quota import check_purchase, opening_holding, take_quota
 from greenbank.errors import Conflict, GreenbankError, ValidationFailed
 from greenbank.errors import IdempotencyKeyReused as IdempotencyKeyReused
 from greenbank.errors import InvalidIdempotencyKey as InvalidIdempotencyKey

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from greenbank.clock import Clock, business_date
 from greenbank.db import UowFactory
-from greenbank.deposits.catalogue import check_purchase, opening_holding, read, visible_product
+from greenbank.deposits.catalogue import read, visible_product
 from greenbank.deposits.domain import Term, days_held
 from greenbank.deposits.interest import (
     Holding,
@@ -28,6 +28,7 @@ from greenbank.deposits.interest import (
     partial_early_withdrawal,
 )
 from greenbank.deposits.models import Product
+from greenbank.deposits.quota import check_purchase, opening_holding
 from greenbank.deposits.rates import demand_rates
 from greenbank.errors import ValidationFailed
 
