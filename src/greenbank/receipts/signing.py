@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import io
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -44,15 +46,33 @@ class NotAReceiptDocument(ValidationFailed):
     title = "The PDF is not a rendered receipt"
 
 
-def seal_reason(receipt_no: str) -> str:
-    return REASON_PREFIX + receipt_no
+@dataclass(frozen=True)
+class DocumentKind:
+    """What a sealed document is: where its number sits in the document-info keywords and how
+    the seal's reason names it. Receipts are the default; another document sealed with the same
+    seal (the carbon reduction certificate) brings its own kind, so neither passes for the other.
+    """
+
+    name: str
+    reason_prefix: str
+    number_from_keywords: Callable[[str], str | None]
+
+    def reason(self, number: str) -> str:
+        return self.reason_prefix + number
+
+
+RECEIPT = DocumentKind("receipt", REASON_PREFIX, receipt_no_from_keywords)
+
+
+def document_number(reader: PdfFileReader, kind: DocumentKind) -> str | None:
+    """The document number the renderer put into the document info keywords."""
+    info = reader.trailer_view.get("/Info")
+    keywords = info.get_object().get("/Keywords") if info is not None else None
+    return kind.number_from_keywords(str(keywords)) if keywords is not None else None
 
 
 def document_receipt_no(reader: PdfFileReader) -> str | None:
-    """The receipt number that ``render_receipt`` put into the document info keywords."""
-    info = reader.trailer_view.get("/Info")
-    keywords = info.get_object().get("/Keywords") if info is not None else None
-    return receipt_no_from_keywords(str(keywords)) if keywords is not None else None
+    return document_number(reader, RECEIPT)
 
 
 def seal_pdf(
@@ -60,19 +80,20 @@ def seal_pdf(
     identity: SealIdentity,
     *,
     tsa: TimestampAuthority | None = None,
+    kind: DocumentKind = RECEIPT,
 ) -> bytes:
     """Return the sealed PDF (the input plus one signed incremental update)."""
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
     except (PdfError, ValueError) as exc:
         raise NotAReceiptDocument(f"cannot read the PDF: {exc}") from exc
-    receipt_no = document_receipt_no(writer.prev)
-    if receipt_no is None:
-        raise NotAReceiptDocument("the PDF carries no receipt number")
+    number = document_number(writer.prev, kind)
+    if number is None:
+        raise NotAReceiptDocument(f"the PDF carries no {kind.name} number")
     meta = PdfSignatureMetadata(
         field_name=SEAL_FIELD,
         md_algorithm="sha256",
-        reason=seal_reason(receipt_no),
+        reason=kind.reason(number),
         location="CN",
         certify=True,
         docmdp_permissions=MDPPerm.NO_CHANGES,

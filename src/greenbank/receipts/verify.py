@@ -33,7 +33,7 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import ValidationContext
 
 from greenbank.receipts.pki import RECEIPT_SEAL_POLICY_OID, to_asn1
-from greenbank.receipts.signing import REASON_PREFIX, document_receipt_no
+from greenbank.receipts.signing import RECEIPT, DocumentKind, document_number
 
 _EXPIRED = {AdESIndeterminate.OUT_OF_BOUNDS_NO_POE, AdESIndeterminate.EXPIRED}
 _ACCEPTED_UPDATES = {ModificationLevel.NONE, ModificationLevel.LTA_UPDATES}
@@ -69,8 +69,10 @@ def verify_receipt_pdf(
     trust_roots: Sequence[x509.Certificate],
     *,
     at: datetime | None = None,
+    kind: DocumentKind = RECEIPT,
 ) -> VerificationResult:
-    """Verify a sealed receipt; ``at`` (aware) validates the chain at another moment than now."""
+    """Verify a sealed receipt; ``at`` (aware) validates the chain at another moment than now.
+    ``kind`` checks another document sealed with the receipt seal (its number and reason)."""
     if not pdf_bytes.startswith(b"%PDF-"):
         return VerificationResult(False, Reason.NOT_A_PDF, "no %PDF- header")
     if not pdf_bytes.rstrip().endswith(b"%%EOF"):
@@ -85,9 +87,8 @@ def verify_receipt_pdf(
         return VerificationResult(False, Reason.NO_SIGNATURE, "the PDF carries no signature")
     seal = signatures[0]
     reason_text = str(seal.sig_object.get("/Reason", ""))
-    claimed_no = (
-        reason_text.removeprefix(REASON_PREFIX) if reason_text.startswith(REASON_PREFIX) else None
-    )
+    prefix = kind.reason_prefix
+    claimed_no = reason_text.removeprefix(prefix) if reason_text.startswith(prefix) else None
     context = ValidationContext(
         trust_roots=list(_asn1_roots(tuple(trust_roots))),
         allow_fetching=False,
@@ -100,7 +101,8 @@ def verify_receipt_pdf(
         return VerificationResult(
             False, Reason.BYTES_CHANGED, f"signature cannot be checked: {exc}", claimed_no
         )
-    return _judge(status, claimed_no, document_receipt_no(reader), len(signatures))
+    info_no = document_number(reader, kind)
+    return _judge(status, claimed_no, info_no, len(signatures), kind)
 
 
 def preload_signature_dicts(reader: PdfFileReader, pdf_bytes: bytes) -> None:
@@ -166,7 +168,11 @@ def _parse_signature_dict(
 
 
 def _judge(
-    status: PdfSignatureStatus, claimed_no: str | None, info_no: str | None, count: int
+    status: PdfSignatureStatus,
+    claimed_no: str | None,
+    info_no: str | None,
+    count: int,
+    kind: DocumentKind,
 ) -> VerificationResult:
     tst: Any = status.timestamp_validity
     timestamped = tst is not None and tst.intact and tst.valid and tst.trusted
@@ -201,7 +207,7 @@ def _judge(
     if not _is_receipt_seal(status):
         return fail(Reason.NOT_A_RECEIPT, "signed by a certificate that is not the receipt seal")
     if claimed_no is None or claimed_no != info_no:
-        return fail(Reason.NOT_A_RECEIPT, "the document carries no matching receipt number")
+        return fail(Reason.NOT_A_RECEIPT, f"the document carries no matching {kind.name} number")
     return VerificationResult(True, Reason.OK, "", **facts)
 
 
