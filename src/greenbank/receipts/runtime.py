@@ -41,6 +41,11 @@ VERIFY_LIMIT_PER_MINUTE = 10  # public verification attempts per client IP (all 
 UPLOAD_LIMIT_BYTES = 2 * 1024 * 1024  # a sealed receipt is ~60 KB
 
 
+def public_base_url(settings: Settings) -> str:
+    """The address printed in QR codes and links of sealed documents (never a request's Host)."""
+    return str(settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
 @dataclass
 class ReceiptsRuntime:
     bank_name: str
@@ -56,12 +61,11 @@ class ReceiptsRuntime:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> ReceiptsRuntime:
-        base = settings.public_base_url or f"http://{settings.host}:{settings.port}"
         return cls(
             bank_name=settings.bank_name,
             pki_dir=settings.var_dir / "pki",
             production=settings.environment is Environment.PRODUCTION,
-            verify_url=str(base).rstrip("/") + "/verify",
+            verify_url=public_base_url(settings) + "/verify",
             store=FileReceiptStore(settings.var_dir / "receipts"),
             code_key=code_key(settings.secret_key.get_secret_value()),
             clock=clock or SystemClock(),

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import FromClause
 
 from greenbank.clock import business_date
 from greenbank.crypto import hmac_sm3, sm3
@@ -29,6 +30,7 @@ from greenbank.receipts.runtime import ReceiptsRuntime
 from greenbank.receipts.verify import VerificationResult, verify_receipt_pdf
 
 WINDOW = timedelta(minutes=1)
+_ATTEMPTS = ReceiptVerification.__table__
 _DUMMY_CODE = "0" * 10
 
 
@@ -92,11 +94,15 @@ def client_key(rt: ReceiptsRuntime, ip: str | None) -> str:
     return hmac_sm3(rt.code_key, b"client-ip:" + (ip or "unknown").encode()).hex()[:32]
 
 
-def _admit(session: Session, client: str, now: datetime, limit: int) -> None:
+def admit(session: Session, attempts: FromClause, client: str, now: datetime, limit: int) -> None:
+    """Refuse (429, Retry-After) a client with ``limit`` attempts in the last minute.
+
+    ``attempts`` is a table of recorded attempts with ``at`` and ``client`` columns: this one's,
+    or another public document check's (the carbon reduction certificates)."""
     since = now - WINDOW
     count, oldest = session.execute(
-        select(func.count(), func.min(ReceiptVerification.at)).where(
-            ReceiptVerification.client == client, ReceiptVerification.at > since
+        select(func.count(), func.min(attempts.c.at)).where(
+            attempts.c.client == client, attempts.c.at > since
         )
     ).one()
     if count >= limit:
@@ -143,7 +149,7 @@ def verify_code(
     client, now = client_key(rt, client_ip), rt.clock.now()
     error: Exception | None = None
     with uow() as work:
-        _admit(work.session, client, now, rt.verify_limit_per_minute)
+        admit(work.session, _ATTEMPTS, client, now, rt.verify_limit_per_minute)
         receipt = _match(work.session, receipt_no.strip().upper(), code)
         outcome = "ok"
         if receipt is None:
@@ -178,7 +184,7 @@ def verify_upload(
         raise UploadTooLarge(f"at most {rt.upload_limit_bytes} bytes")
     client, now = client_key(rt, client_ip), rt.clock.now()
     with uow() as work:
-        _admit(work.session, client, now, rt.verify_limit_per_minute)
+        admit(work.session, _ATTEMPTS, client, now, rt.verify_limit_per_minute)
         work.commit()  # release the read transaction while the (slow) check runs
     result = verify_receipt_pdf(pdf, rt.trust_roots)
     with uow() as work:
