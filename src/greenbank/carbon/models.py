@@ -15,6 +15,11 @@
   carbon), each with a UNIQUE idempotency key.
 * ``carbon_recompute_runs`` / ``carbon_recompute_changes`` — re-computation progress and the
   per-customer change report.
+* ``carbon_certificates`` — sealed reduction certificates: the masked figures as printed, the
+  verification code, and the stored PDF's key and SM3. Never updated. UNIQUE (customer, business
+  day, fingerprint of the figures): asking again the same day with nothing changed returns it.
+* ``carbon_certificate_checks`` — public verification attempts (by code, download, upload): the
+  per-client rate limit, like ``receipt_verifications``; holds a keyed hash of the IP, not the IP.
 """
 
 from __future__ import annotations
@@ -232,6 +237,47 @@ class RecomputeChange(Base):
     events: Mapped[int]
     old_mg: Mapped[int]
     new_mg: Mapped[int]
+
+
+class Certificate(Base):
+    __tablename__ = "carbon_certificates"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "business_date", "fingerprint"),
+        CheckConstraint("lifetime_mg >= 0 AND provisional_mg >= 0", name="figures"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    certificate_no: Mapped[str] = mapped_column(String(24), unique=True)
+    customer_id: Mapped[str] = mapped_column(String(128))
+    business_date: Mapped[date] = mapped_column(Date)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SM3 of the printed figures
+    issued_at: Mapped[datetime]  # the figures are as of this moment
+    masked_name: Mapped[str] = mapped_column(String(100))
+    since: Mapped[date] = mapped_column(Date)  # the account's opening day
+    lifetime_mg: Mapped[int]
+    provisional_mg: Mapped[int]  # part of lifetime_mg computed with provisional factors
+    level: Mapped[str] = mapped_column(String(20))
+    trees: Mapped[str] = mapped_column(String(20))  # Decimal, stored exactly as text
+    tree_source: Mapped[str] = mapped_column(String(500))
+    tree_provisional: Mapped[bool]
+    top_scenarios: Mapped[list[str]] = mapped_column(JSON)
+    verification_code: Mapped[str] = mapped_column(String(10))
+    pdf_key: Mapped[str] = mapped_column(String(200))
+    pdf_sm3: Mapped[str] = mapped_column(String(64))
+    pdf_size: Mapped[int]
+
+
+class CertificateCheck(Base):
+    __tablename__ = "carbon_certificate_checks"
+    __table_args__ = (Index("ix_carbon_certificate_checks_client", "client", "at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    at: Mapped[datetime]
+    business_date: Mapped[date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(12))
+    outcome: Mapped[str] = mapped_column(String(32))
+    certificate_no: Mapped[str | None] = mapped_column(String(24))
+    client: Mapped[str] = mapped_column(String(32))  # HMAC-SM3 of the client IP, not the IP
 
 
 # Core tables for the set-based paths (bulk inserts and updates without ORM objects).
