@@ -108,6 +108,10 @@ class Settings(BaseSettings):
         default=None,
         description="Public address printed in receipt QR codes and links (default http://host:port)",
     )
+    receipt_seal_algorithm: Literal["ecdsa-p256", "sm2-sm3"] = Field(
+        default="ecdsa-p256",
+        description="Seal of new receipts: ecdsa-p256 (common PDF readers) or sm2-sm3 (GM readers)",
+    )
     # Closed fund loop and AML (None: the defaults documented in accounts/funds_policy.py, aml.py)
     funds_card_rail: Literal["sandbox"] = "sandbox"
     funds_rail_latency: Annotated[float | None, Field(ge=0, le=3600)] = None

@@ -1,7 +1,8 @@
 """``greenbank pki init`` and ``greenbank receipts verify FILE`` / ``receipts stats``.
 
-``verify`` works offline: it needs only the file and the bank's root certificate (by default
-``var/pki/root-ca.pem``), no database. It exits 0 for a valid receipt and 1 otherwise.
+``verify`` works offline: it needs only the file and the bank's root certificates (by default
+``var/pki/root-ca.pem`` and, when there is an SM2 hierarchy, ``var/pki/sm2/root-ca.pem``), no
+database. It exits 0 for a valid receipt and 1 otherwise.
 """
 
 from __future__ import annotations
@@ -19,8 +20,14 @@ from rich.table import Table
 from greenbank.cli.context import load_settings, open_container
 from greenbank.clock import business_date
 from greenbank.errors import ConfigurationError, Conflict
-from greenbank.receipts.pki import PkiPaths, init_pki, load_trust_roots
+from greenbank.receipts.pki import PkiPaths, init_pki, read_cert
 from greenbank.receipts.queries import daily_figures
+from greenbank.receipts.sm2_pki import (
+    SealAlgorithm,
+    Sm2PkiPaths,
+    init_sm2_pki,
+    installed_trust_roots,
+)
 from greenbank.receipts.verify import verify_receipt_pdf
 
 pki_app = typer.Typer(help="The receipt seal's certificate hierarchy (development).")
@@ -33,24 +40,33 @@ class PkiExists(Conflict):
     title = "A receipt PKI already exists there"
 
 
-def _pki_dir(directory: Path | None) -> Path:
-    return directory or load_settings().var_dir / "pki"
-
-
 @pki_app.command("init")
 def pki_init(
     directory: Path | None = typer.Option(None, "--dir", help="Default: GREENBANK_VAR_DIR/pki"),
     bank: str | None = typer.Option(None, "--bank", help="Default: GREENBANK_BANK_NAME"),
+    algorithm: SealAlgorithm | None = typer.Option(
+        None,
+        "--algorithm",
+        help="ecdsa-p256: root, seal and TSA in DIR. sm2-sm3: an SM2 root and seal in DIR/sm2 "
+        "(the ECDSA hierarchy is created too when missing: its TSA serves both). "
+        "Default: GREENBANK_RECEIPT_SEAL_ALGORITHM",
+    ),
 ) -> None:
-    """Create a dev root CA, the receipt seal and a TSA certificate; never overwrites."""
-    target = _pki_dir(directory)
-    present = [p for p in PkiPaths.under(target).files() if p.exists()]
+    """Create a dev root CA and the receipt seal (plus a TSA certificate); never overwrites."""
+    settings = load_settings()
+    target = directory or settings.var_dir / "pki"
+    chosen = algorithm or SealAlgorithm(settings.receipt_seal_algorithm)
+    sm2 = chosen is SealAlgorithm.SM2_SM3
+    paths = Sm2PkiPaths.under(target) if sm2 else PkiPaths.under(target)
+    present = [p.relative_to(target) for p in paths.files() if p.exists()]
     if present:
-        raise PkiExists(f"{target} already holds {present[0].name}; remove it to start over")
-    paths = init_pki(target, bank or load_settings().bank_name)
-    [root] = load_trust_roots(paths.directory)
+        raise PkiExists(f"{target} already holds {present[0]}; remove it to start over")
+    init_pki(target, bank or settings.bank_name)
+    if sm2:
+        init_sm2_pki(target, bank or settings.bank_name)
+    root = read_cert(paths.root_cert)
     fingerprint = hashlib.sha256(root.public_bytes(Encoding.DER)).hexdigest().upper()
-    console.print(f"created the receipt PKI in {paths.directory}")
+    console.print(f"created the {chosen} receipt seal PKI in {target}")
     console.print(f"root: {root.subject.rfc4514_string()}")
     console.print(f"root SHA-256 fingerprint: {fingerprint}")
 
@@ -58,13 +74,18 @@ def pki_init(
 @app.command("verify")
 def verify(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The receipt PDF"),
-    roots: Path | None = typer.Option(None, "--root", help="Root certificate (PEM)"),
+    roots: Path | None = typer.Option(
+        None, "--root", help="Root certificate(s), PEM; default: the ones under var/pki"
+    ),
 ) -> None:
-    """Check a receipt PDF offline against the bank's root; exit 1 unless it is valid."""
-    root_file = roots or PkiPaths.under(_pki_dir(None)).root_cert
+    """Check a receipt PDF (ECDSA or SM2 seal) offline against the bank's roots; exit 1 unless
+    it is valid."""
+    pki_dir = load_settings().var_dir / "pki"
+    root_file = roots or PkiPaths.under(pki_dir).root_cert
     if not root_file.exists():
         raise ConfigurationError(f"no root certificate at {root_file}: pass --root")
-    result = verify_receipt_pdf(file.read_bytes(), _read_roots(root_file))
+    anchors = _read_roots(root_file) if roots else installed_trust_roots(pki_dir)
+    result = verify_receipt_pdf(file.read_bytes(), anchors)
     status = "[green]VALID[/green]" if result.valid else "[red]NOT VALID[/red]"
     detail = f" ({result.detail})" if result.detail else ""
     console.print(f"{status}  reason: {result.reason.value}{detail}")

@@ -5,7 +5,8 @@ One self-signed root CA issues two end-entity certificates: the *electronic rece
 verifier can tell it from any other certificate under the same root) and a *timestamp
 authority* (extended key usage timeStamping, critical, as RFC 3161 requires). The root and
 the seal use ECDSA P-256, which Adobe Acrobat/Reader and Foxit validate. The TSA key is RSA
-because pyHanko's in-process timestamper (our dev TSA) signs with RSA only.
+because pyHanko's in-process timestamper (our dev TSA) signs with RSA only. The SM2/SM3 seal's
+hierarchy lives beside this one (``sm2_pki``) and shares its TSA.
 
 Production replaces this directory with certificates from the bank's CA (or CFCA); the file
 layout stays the same so ``load_seal_identity`` and ``load_trust_roots`` keep working.
@@ -13,7 +14,6 @@ layout stays the same so ``load_seal_identity`` and ``load_trust_roots`` keep wo
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,19 +22,18 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from asn1crypto import cms, tsp  # type: ignore[import-untyped]
-from asn1crypto import keys as asn1_keys
+from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped]
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pyhanko.sign.attributes import SigningCertificateV2Provider
-from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from greenbank.errors import ConfigurationError
+from greenbank.receipts.cms_signers import ReceiptSigner, Sm2Signer, Sm2SigningKey
+from greenbank.receipts.gm_algorithms import SM3
 
 # A UUID-derived OID (ITU-T X.667 arc 2.25) needs no registration; it marks a certificate as
 # the bank's receipt seal, so a document signed by another certificate of ours is rejected.
@@ -47,8 +46,8 @@ SEAL_KEY = "seal.key.pem"
 TSA_CERT = "tsa.pem"
 TSA_KEY = "tsa.key.pem"
 
-_ROOT_YEARS = 20
-_LEAF_YEARS = 5
+ROOT_YEARS = 20
+LEAF_YEARS = 5
 
 
 @dataclass(frozen=True)
@@ -94,15 +93,31 @@ class Issuer:
 
 @dataclass(frozen=True)
 class SealIdentity:
-    """The seal's key and certificate plus the chain up to (and including) the root."""
+    """The seal's key and certificate plus the chain up to (and including) the root.
 
-    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+    The key is ECDSA (or RSA) for the default seal, or an SM2 key for the SM2/SM3 seal
+    (``sm2_pki``); the certificates are ``cryptography`` objects either way (it parses SM2
+    certificates, it only cannot check their signatures).
+    """
+
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | Sm2SigningKey
     cert: x509.Certificate
     chain: tuple[x509.Certificate, ...]
 
+    @property
+    def digest_algorithm(self) -> str:
+        """SHA-256, or SM3 for an SM2 seal (the signature mechanism fixes it)."""
+        if isinstance(self.key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+            return "sha256"
+        return SM3
+
     @cached_property
-    def signer(self) -> ReceiptSigner:
+    def signer(self) -> ReceiptSigner | Sm2Signer:
         """The pyHanko signer, built once per identity (loading keys is a hot spot)."""
+        if not isinstance(self.key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+            return Sm2Signer(
+                key=self.key, signing_cert=to_asn1(self.cert), cert_registry=cert_store(self.chain)
+            )
         der_key = self.key.private_bytes(
             serialization.Encoding.DER,
             serialization.PrivateFormat.PKCS8,
@@ -118,80 +133,6 @@ class SealIdentity:
         )
 
 
-class _DefiniteLengthSignerInfo(cms.SignerInfo):  # type: ignore[misc]
-    """A SignerInfo that asn1crypto does not mistake for a BER indefinite-length value.
-
-    asn1crypto re-encodes a value from scratch ("force") when its cached header ends in 0x80,
-    meant for the indefinite-length marker ``30 80`` but also true of definite long-form lengths
-    such as ``30 82 07 80`` (asn1crypto issue #249). pyHanko dumps the SignerInfo several times
-    while packaging the CMS, and each forced re-encoding of the signed attributes is superlinear:
-    ~30 ms whenever the signature and timestamp sizes add up to such a length (about one seal in
-    five with the dev PKI). A header longer than two bytes is a definite length, so the cached
-    header is dropped and rebuilt from the (unchanged) contents instead.
-    """
-
-    def dump(self, force: bool = False) -> bytes:
-        header: bytes | None = self._header  # type: ignore[has-type]
-        if not force and header is not None and len(header) > 2 and header[-1:] == b"\x80":
-            self._header = None
-        result: bytes = super().dump(force)
-        return result
-
-
-def ess_signing_certificate(cert: Any, *, v2: bool = True) -> bytes:
-    """DER of a signing-certificate(-v2) attribute value naming ``cert`` by its hash alone.
-
-    The hash (SHA-256, or SHA-1 for the v1 attribute TSAs use) is what binds the certificate;
-    issuerSerial is OPTIONAL (RFC 5035) and only a hint, and matching it costs every verifier an
-    LDAP-stringprep comparison of the issuer's name per check (~0.35 ms each, five per receipt).
-    pyHanko still compares the hash.
-    """
-    if v2:
-        cert_id = tsp.ESSCertIDv2({"cert_hash": hashlib.sha256(cert.dump()).digest()})
-        return bytes(tsp.SigningCertificateV2({"certs": [cert_id]}).dump())
-    cert_id = tsp.ESSCertID({"cert_hash": hashlib.sha1(cert.dump()).digest()})  # noqa: S324
-    return bytes(tsp.SigningCertificate({"certs": [cert_id]}).dump())
-
-
-class _ParsedSigningCertificateV2(SigningCertificateV2Provider):
-    """The signing-certificate-v2 value parsed from DER rather than built from Python values.
-
-    A value asn1crypto built from Python values is re-serialised, subtree by subtree, every time
-    it or a container is dumped (~3 ms a dump for pyHanko's, and a seal dumps it several times);
-    a parsed value keeps its bytes. The value depends on the certificate only.
-    """
-
-    def __init__(self, signing_cert: Any, der: bytes) -> None:
-        super().__init__(signing_cert)
-        self._der = der
-
-    async def build_attr_value(self, dry_run: bool = False) -> Any:
-        return tsp.SigningCertificateV2.load(self._der)
-
-
-class ReceiptSigner(SimpleSigner):
-    """pyHanko's in-memory signer, minus two asn1crypto re-encoding traps (see above)."""
-
-    @cached_property
-    def _signing_certificate_v2(self) -> bytes:
-        return ess_signing_certificate(self.signing_cert)
-
-    def _signed_attr_providers(self, *args: Any, **kwargs: Any) -> Any:
-        for provider in super()._signed_attr_providers(*args, **kwargs):
-            if type(provider) is SigningCertificateV2Provider and (
-                provider.signing_cert is self.signing_cert
-            ):
-                yield _ParsedSigningCertificateV2(
-                    provider.signing_cert, self._signing_certificate_v2
-                )
-            else:
-                yield provider
-
-    def signer_info(self, digest_algorithm: str, signed_attrs: Any, signature: bytes) -> Any:
-        info = super().signer_info(digest_algorithm, signed_attrs, signature)
-        return _DefiniteLengthSignerInfo.load(info.dump())
-
-
 def to_asn1(cert: x509.Certificate) -> Any:
     """The asn1crypto form pyHanko works with (asn1crypto ships no type hints)."""
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
@@ -204,7 +145,7 @@ def cert_store(certs: Iterable[x509.Certificate]) -> SimpleCertificateStore:
     return store
 
 
-def _name(common_name: str, bank_name: str, unit: str) -> x509.Name:
+def distinguished_name(common_name: str, bank_name: str, unit: str) -> x509.Name:
     return x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
@@ -258,10 +199,14 @@ def create_root(bank_name: str, *, now: datetime | None = None) -> Issuer:
     """A self-signed root that may issue end-entity certificates only (pathlen 0)."""
     now = now or datetime.now(UTC)
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = _name(f"{bank_name} Receipt Root CA", bank_name, "Electronic Receipts")
+    subject = distinguished_name(f"{bank_name} Receipt Root CA", bank_name, "Electronic Receipts")
     cert = (
         _builder(
-            subject, key.public_key(), None, now - timedelta(minutes=5), _years(now, _ROOT_YEARS)
+            subject,
+            key.public_key(),
+            None,
+            now - timedelta(minutes=5),
+            years_after(now, ROOT_YEARS),
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(ca=True), critical=True)
@@ -285,9 +230,11 @@ def issue_seal(
     """
     start = not_before or datetime.now(UTC) - timedelta(minutes=5)
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = _name(f"{bank_name} 电子回单专用章", bank_name, "Electronic Receipt Seal")
+    subject = distinguished_name(
+        f"{bank_name} 电子回单专用章", bank_name, "Electronic Receipt Seal"
+    )
     builder = (
-        _builder(subject, key.public_key(), ca, start, not_after or _years(start, _LEAF_YEARS))
+        _builder(subject, key.public_key(), ca, start, not_after or years_after(start, LEAF_YEARS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(sign=True, nonrep=True), critical=True)
     )
@@ -301,9 +248,9 @@ def issue_seal(
 def issue_tsa(ca: Issuer, bank_name: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     start = datetime.now(UTC) - timedelta(minutes=5)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = _name(f"{bank_name} Timestamp Authority", bank_name, "Timestamping")
+    subject = distinguished_name(f"{bank_name} Timestamp Authority", bank_name, "Timestamping")
     cert = (
-        _builder(subject, key.public_key(), ca, start, _years(start, _LEAF_YEARS))
+        _builder(subject, key.public_key(), ca, start, years_after(start, LEAF_YEARS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(sign=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
@@ -327,6 +274,7 @@ def init_pki(directory: Path | str, bank_name: str) -> PkiPaths:
     _write_cert(paths.root_cert, root.cert)
     _write_key(paths.root_key, root.key)
     _write_cert(paths.seal_cert, seal.cert)
+    assert isinstance(seal.key, ec.EllipticCurvePrivateKey)  # issue_seal's own key
     _write_key(paths.seal_key, seal.key)
     _write_cert(paths.tsa_cert, tsa_cert)
     _write_key(paths.tsa_key, tsa_key)
@@ -338,7 +286,7 @@ def load_root(directory: Path | str) -> Issuer:
     key = _read_key(paths.root_key)
     if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         raise ConfigurationError(f"{paths.root_key} is not an EC or RSA key")
-    return Issuer(cert=_read_cert(paths.root_cert), key=key)
+    return Issuer(cert=read_cert(paths.root_cert), key=key)
 
 
 def load_seal_identity(directory: Path | str) -> SealIdentity:
@@ -347,12 +295,12 @@ def load_seal_identity(directory: Path | str) -> SealIdentity:
     if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         raise ConfigurationError(f"{paths.seal_key} is not an EC or RSA key")
     return SealIdentity(
-        key=key, cert=_read_cert(paths.seal_cert), chain=(_read_cert(paths.root_cert),)
+        key=key, cert=read_cert(paths.seal_cert), chain=(read_cert(paths.root_cert),)
     )
 
 
 def load_trust_roots(directory: Path | str) -> list[x509.Certificate]:
-    return [_read_cert(PkiPaths.under(Path(directory)).root_cert)]
+    return [read_cert(PkiPaths.under(Path(directory)).root_cert)]
 
 
 def read_tsa(directory: Path | str) -> tuple[rsa.RSAPrivateKey, x509.Certificate, x509.Certificate]:
@@ -361,10 +309,10 @@ def read_tsa(directory: Path | str) -> tuple[rsa.RSAPrivateKey, x509.Certificate
     key = _read_key(paths.tsa_key)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigurationError(f"{paths.tsa_key} is not an RSA key")
-    return key, _read_cert(paths.tsa_cert), _read_cert(paths.root_cert)
+    return key, read_cert(paths.tsa_cert), read_cert(paths.root_cert)
 
 
-def _years(start: datetime, years: int) -> datetime:
+def years_after(start: datetime, years: int) -> datetime:
     return start + timedelta(days=365 * years)
 
 
@@ -378,6 +326,11 @@ def _write_key(path: Path, key: CertificateIssuerPrivateKeyTypes) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+    write_private_pem(path, pem)
+
+
+def write_private_pem(path: Path, pem: bytes) -> None:
+    """A private key file readable by its owner only (0600, also when it existed)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.fchmod(fd, 0o600)
@@ -386,7 +339,7 @@ def _write_key(path: Path, key: CertificateIssuerPrivateKeyTypes) -> None:
         os.close(fd)
 
 
-def _read_cert(path: Path) -> x509.Certificate:
+def read_cert(path: Path) -> x509.Certificate:
     try:
         return x509.load_pem_x509_certificate(path.read_bytes())
     except (OSError, ValueError) as exc:

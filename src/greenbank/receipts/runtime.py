@@ -2,7 +2,8 @@
 
 Built once per container (keyed by its engine) and loaded lazily: the PKI files are read on the
 first seal or verification, not at start-up. In development and test a missing PKI under
-``var_dir/pki`` is created (``init_pki``); in production it is a ``ConfigurationError``.
+``var_dir/pki`` is created (``init_pki``, plus ``init_sm2_pki`` when the ``receipt_seal_algorithm``
+setting is ``sm2-sm3``); in production it is a ``ConfigurationError``.
 
 Bus consumers receive only a unit of work, so ``runtime_of(session)`` finds the runtime by the
 session's engine. The API attaches it when the app starts; a process that never did (a
@@ -27,12 +28,13 @@ from greenbank.clock import Clock, SystemClock
 from greenbank.config import Environment, Settings
 from greenbank.errors import ConfigurationError
 from greenbank.receipts.issue import code_key
-from greenbank.receipts.pki import (
-    PkiPaths,
-    SealIdentity,
-    init_pki,
-    load_seal_identity,
-    load_trust_roots,
+from greenbank.receipts.pki import PkiPaths, SealIdentity, init_pki
+from greenbank.receipts.sm2_pki import (
+    SealAlgorithm,
+    Sm2PkiPaths,
+    init_sm2_pki,
+    installed_trust_roots,
+    load_identity,
 )
 from greenbank.receipts.store import FileReceiptStore, ReceiptStore
 from greenbank.receipts.tsa import LocalTimestampAuthority, TimestampAuthority
@@ -55,6 +57,7 @@ class ReceiptsRuntime:
     store: ReceiptStore
     code_key: bytes
     clock: Clock = field(default_factory=SystemClock)
+    seal_algorithm: SealAlgorithm = SealAlgorithm.ECDSA_P256
     verify_limit_per_minute: int = VERIFY_LIMIT_PER_MINUTE
     upload_limit_bytes: int = UPLOAD_LIMIT_BYTES
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -69,29 +72,37 @@ class ReceiptsRuntime:
             store=FileReceiptStore(settings.var_dir / "receipts"),
             code_key=code_key(settings.secret_key.get_secret_value()),
             clock=clock or SystemClock(),
+            seal_algorithm=SealAlgorithm(settings.receipt_seal_algorithm),
         )
 
     def _ensure_pki(self) -> None:
+        """The default hierarchy (its TSA serves both seals), and the SM2 one when it seals."""
+        sm2 = self.seal_algorithm is SealAlgorithm.SM2_SM3
         with self._lock:
-            paths = PkiPaths.under(self.pki_dir)
-            if all(p.exists() for p in paths.files()):
+            files = PkiPaths.under(self.pki_dir).files()
+            if sm2:
+                files += Sm2PkiPaths.under(self.pki_dir).files()
+            if all(p.exists() for p in files):
                 return
             if self.production:
                 raise ConfigurationError(
-                    f"no receipt seal PKI in {self.pki_dir}: install the bank's seal and TSA "
-                    "certificates there (see greenbank/receipts/README.md)"
+                    f"no receipt seal PKI in {self.pki_dir} ({self.seal_algorithm}): install the "
+                    "bank's seal and TSA certificates there (see greenbank/receipts/README.md)"
                 )
             init_pki(self.pki_dir, self.bank_name)
+            if sm2:
+                init_sm2_pki(self.pki_dir, self.bank_name)
 
     @cached_property
     def identity(self) -> SealIdentity:
         self._ensure_pki()
-        return load_seal_identity(self.pki_dir)
+        return load_identity(self.pki_dir, self.seal_algorithm)
 
     @cached_property
     def trust_roots(self) -> tuple[x509.Certificate, ...]:
+        """Every installed root, whichever seals now: older receipts keep verifying."""
         self._ensure_pki()
-        return tuple(load_trust_roots(self.pki_dir))
+        return tuple(installed_trust_roots(self.pki_dir))
 
     @cached_property
     def tsa(self) -> TimestampAuthority:

@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
@@ -25,6 +25,7 @@ from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.timestamps.api import TimeStamper
 
 from greenbank.errors import ValidationFailed
+from greenbank.receipts.gm_algorithms import SM2_SIGNATURE_MAX_SIZE
 from greenbank.receipts.pki import SealIdentity
 from greenbank.receipts.render import receipt_no_from_keywords
 from greenbank.receipts.tsa import TimestampAuthority
@@ -92,7 +93,7 @@ def seal_pdf(
         raise NotAReceiptDocument(f"the PDF carries no {kind.name} number")
     meta = PdfSignatureMetadata(
         field_name=SEAL_FIELD,
-        md_algorithm="sha256",
+        md_algorithm=identity.digest_algorithm,
         reason=kind.reason(number),
         location="CN",
         certify=True,
@@ -120,11 +121,13 @@ def _reserve(identity: SealIdentity, stamper: TimeStamper | None) -> int:
 
 
 def _signature_size(identity: SealIdentity) -> int:
-    """Largest DER signature value: an ECDSA (r, s) pair, or an RSA block."""
+    """Largest DER signature value: an ECDSA (r, s) pair, an RSA block, or an SM2 (r, s) pair."""
     key = identity.key
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return 2 * ((key.curve.key_size + 7) // 8) + 9
-    return (key.key_size + 7) // 8
+    if isinstance(key, rsa.RSAPrivateKey):
+        return (key.key_size + 7) // 8
+    return SM2_SIGNATURE_MAX_SIZE
 
 
 def _token_size(stamper: TimeStamper) -> int:

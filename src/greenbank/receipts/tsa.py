@@ -23,7 +23,8 @@ from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from greenbank.receipts.pki import cert_store, ess_signing_certificate, read_tsa, to_asn1
+from greenbank.receipts.cms_signers import ess_signing_certificate
+from greenbank.receipts.pki import cert_store, read_tsa, to_asn1
 
 
 def _attribute(name: str, value: object) -> Any:
@@ -60,7 +61,7 @@ class LocalTimestampAuthority(DummyTimeStamper):
         )
         self._key = key
         # Parsed once from DER: built from Python values, asn1crypto re-serialises them on
-        # every dump (see pki.ReceiptSigner).
+        # every dump (see cms_signers.ReceiptSigner).
         self._fixed_attributes = [
             cms.CMSAttribute.load(_attribute(name, value).dump())
             for name, value in (

@@ -32,6 +32,7 @@ from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from greenbank.receipts.gm_algorithms import GM_SIGNATURE_VALIDATOR
 from greenbank.receipts.pki import RECEIPT_SEAL_POLICY_OID, to_asn1
 from greenbank.receipts.signing import RECEIPT, DocumentKind, document_number
 
@@ -94,6 +95,7 @@ def verify_receipt_pdf(
         allow_fetching=False,
         revocation_mode="soft-fail",
         moment=at,
+        signature_validator=GM_SIGNATURE_VALIDATOR,  # SM2 seals; anything else as pyHanko does
     )
     try:
         status = validate_pdf_signature(seal, context)

@@ -1,5 +1,6 @@
-"""One dev PKI, one receipt and one sealed copy per test session: key generation and sealing
-are the slow parts, and every tamper test starts from the same sealed bytes."""
+"""One dev PKI (and one with the SM2 hierarchy beside it), one receipt and one sealed copy per
+seal per test session: key generation and sealing are the slow parts, and every tamper test
+starts from the same sealed bytes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from cryptography import x509
 from greenbank.receipts.pki import SealIdentity, init_pki, load_seal_identity, load_trust_roots
 from greenbank.receipts.render import Party, ReceiptData, ReceiptType, render_receipt
 from greenbank.receipts.signing import seal_pdf
+from greenbank.receipts.sm2_pki import init_sm2_pki, installed_trust_roots, load_sm2_seal_identity
 from greenbank.receipts.tsa import LocalTimestampAuthority
 
 BANK = "广东南粤银行"
@@ -69,3 +71,29 @@ def receipt_pdf(receipt: ReceiptData) -> bytes:
 @pytest.fixture(scope="session")
 def sealed_pdf(receipt_pdf: bytes, identity: SealIdentity, tsa: LocalTimestampAuthority) -> bytes:
     return seal_pdf(receipt_pdf, identity, tsa=tsa)
+
+
+@pytest.fixture(scope="session")
+def sm2_pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A PKI directory laid out as with ``receipt_seal_algorithm=sm2-sm3``: both hierarchies."""
+    directory = tmp_path_factory.mktemp("pki-sm2")
+    init_pki(directory, BANK)
+    init_sm2_pki(directory, BANK)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def sm2_identity(sm2_pki_dir: Path) -> SealIdentity:
+    return load_sm2_seal_identity(sm2_pki_dir)
+
+
+@pytest.fixture(scope="session")
+def sm2_trust_roots(sm2_pki_dir: Path) -> list[x509.Certificate]:
+    return installed_trust_roots(sm2_pki_dir)
+
+
+@pytest.fixture(scope="session")
+def sm2_sealed_pdf(receipt_pdf: bytes, sm2_identity: SealIdentity, sm2_pki_dir: Path) -> bytes:
+    return seal_pdf(
+        receipt_pdf, sm2_identity, tsa=LocalTimestampAuthority.from_directory(sm2_pki_dir)
+    )

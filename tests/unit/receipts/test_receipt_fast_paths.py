@@ -21,11 +21,10 @@ from tests.unit.receipts.test_receipt_seal_verify import (
 )
 
 from greenbank.receipts import verify
+from greenbank.receipts.cms_signers import _DefiniteLengthSignerInfo, ess_signing_certificate
 from greenbank.receipts.pki import (
     PkiPaths,
     SealIdentity,
-    _DefiniteLengthSignerInfo,
-    ess_signing_certificate,
     init_pki,
     load_seal_identity,
     to_asn1,
