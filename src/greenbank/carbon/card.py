@@ -27,6 +27,7 @@ from greenbank.carbon.errors import CardNotFound
 from greenbank.carbon.expr import plain
 from greenbank.carbon.models import CarbonAccount, Counter, Scenario
 from greenbank.carbon.points import MG_PER_KG, TREE_FACTOR, level_for, trees_equivalent
+from greenbank.clock import business_date
 from greenbank.crypto import mask_name
 from greenbank.customers.models import Customer
 from greenbank.errors import ConfigurationError
@@ -42,6 +43,7 @@ class CardData:
     public_id: str
     masked_name: str
     since: date
+    lifetime_mg: int  # never negative (a net negative adjustment shows as 0)
     lifetime_kg: str  # e.g. "12.34"
     trees: Decimal
     tree_source: str
@@ -74,12 +76,12 @@ def _data(session: Session, account: CarbonAccount, base_url: str) -> CardData:
         .order_by(Counter.co2e_mg.desc(), Scenario.code)
         .limit(3)
     )
-    kg = (Decimal(lifetime) / MG_PER_KG).quantize(Decimal("0.01"))
     return CardData(
         public_id=account.public_id,
         masked_name=_masked_name(session, account.customer_id),
-        since=account.consented_at.date(),
-        lifetime_kg=plain(kg) if kg else "0",
+        since=business_date(account.consented_at),  # the Shanghai day, not the UTC one
+        lifetime_mg=lifetime,
+        lifetime_kg=kg_text(lifetime),
         trees=trees_equivalent(lifetime),
         tree_source=TREE_FACTOR.source,
         tree_provisional=TREE_FACTOR.status.value == "provisional",
@@ -87,6 +89,12 @@ def _data(session: Session, account: CarbonAccount, base_url: str) -> CardData:
         top_scenarios=[name for (name,) in top],
         verify_url=f"{base_url.rstrip('/')}{CARD_PATH}{account.public_id}",
     )
+
+
+def kg_text(co2e_mg: int) -> str:
+    """Milligrams as kilograms to two decimals, as printed: 89_000 -> "0.09", 0 -> "0"."""
+    kg = (Decimal(co2e_mg) / MG_PER_KG).quantize(Decimal("0.01"))
+    return plain(kg) if kg else "0"
 
 
 def _masked_name(session: Session, customer_id: str) -> str:
