@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from greenbank.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from greenbank.errors import Conflict, Forbidden, GreenbankError, NotFound, ValidationFailed
 
 
 class AccountNotOpen(NotFound):
@@ -83,3 +83,14 @@ class BadPoints(ValidationFailed):
 class RecomputeNotNeeded(Conflict):
     code = "carbon_recompute_not_needed"
     title = "This version is not published, or nothing before it needs re-computing"
+
+
+class CertificateNotVerified(NotFound):
+    code = "carbon_certificate_not_verified"
+    title = "No carbon reduction certificate matches this number and verification code"
+
+
+class CertificateStoreDamaged(GreenbankError):
+    code = "carbon_certificate_store_damaged"
+    status = 500
+    title = "The stored certificate file is missing or does not match its recorded hash"

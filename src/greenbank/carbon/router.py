@@ -1,5 +1,6 @@
 """HTTP routes of the carbon account, prefix ``/api/v1/carbon``: the customer's own account
-(bearer token), the public card verification page, and (included) the staff routes."""
+(bearer token), the public card verification page, and (included) the staff and certificate
+routes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from greenbank.api.deps import ContainerDep
 from greenbank.carbon import card, consent, queries
 from greenbank.carbon.catalog import load_catalog
+from greenbank.carbon.certificate_router import router as certificate_router
 from greenbank.carbon.methodology import Methodology, Parameter
 from greenbank.carbon.points import LevelStatus
 from greenbank.carbon.schemas import (
@@ -37,6 +39,7 @@ from greenbank.identity.deps import CurrentCustomer
 
 router = APIRouter(prefix="/api/v1/carbon", tags=["carbon"])
 router.include_router(staff_router)
+router.include_router(certificate_router)
 
 TERMS_SUMMARY = (
     "The carbon account is free. With your consent per source and scenario, the bank records "
