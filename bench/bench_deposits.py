@@ -180,9 +180,8 @@ def start_server(var_dir: Path, port: int, workers: int) -> subprocess.Popen[byt
     }
     server = subprocess.Popen(
         [
-            *(sys.executable, "-m", "uvicorn", "greenbank.api:create_app", "--factory"),
+            *(sys.executable, "-m", "greenbank", "serve"),
             *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
-            *("--log-level", "warning", "--no-access-log"),
         ],
         env=env,
     )

@@ -82,14 +82,24 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_serve_answers_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_and_stops_cleanly_on_ctrl_c(tmp_path: Path, workers: int) -> None:
     url = f"sqlite:///{tmp_path}/serve.db"
     assert run_cli("db", "upgrade", database_url=url, cwd=tmp_path).returncode == 0
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS_TO_DROP}
     env["GREENBANK_DATABASE_URL"] = url
     proc = subprocess.Popen(
-        [sys.executable, "-m", "greenbank", "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "greenbank",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
