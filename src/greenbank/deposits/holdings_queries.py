@@ -101,7 +101,7 @@ class ProductSales:
     status: str
     holdings_active: int
     principal_outstanding_fen: int
-    sold_fen: int  # quota used: every purchase ever, withdrawals do not give quota back
+    sold_fen: int  # every purchase ever (opening principals; rollovers are not sales)
     total_quota_fen: int | None
     quota_remaining_fen: int | None
 
@@ -110,27 +110,27 @@ def product_sales(*, uow: UowFactory) -> list[ProductSales]:
     """Per product: active holdings, principal outstanding, sold to date, quota left."""
 
     def query(session: Session) -> list[ProductSales]:
-        outstanding = dict(
-            (pid, (int(n), int(total)))
-            for pid, n, total in session.execute(
+        active = DepositHolding.status == HoldingStatus.ACTIVE
+        figures = {
+            pid: (int(n), int(outstanding), int(sold))
+            for pid, n, outstanding, sold in session.execute(
                 select(
                     DepositHolding.product_id,
-                    func.count(),
-                    func.coalesce(func.sum(DepositHolding.principal_fen), 0),
-                )
-                .where(DepositHolding.status == HoldingStatus.ACTIVE)
-                .group_by(DepositHolding.product_id)
+                    func.count().filter(active),
+                    func.coalesce(func.sum(DepositHolding.principal_fen).filter(active), 0),
+                    func.sum(DepositHolding.opening_principal_fen),
+                ).group_by(DepositHolding.product_id)
             )
-        )
+        }
         products = session.scalars(select(Product).order_by(Product.code))
         return [
             ProductSales(
                 code=p.code,
                 name=p.name,
                 status=p.status.value,
-                holdings_active=outstanding.get(p.id, (0, 0))[0],
-                principal_outstanding_fen=outstanding.get(p.id, (0, 0))[1],
-                sold_fen=p.quota_used_fen,
+                holdings_active=figures.get(p.id, (0, 0, 0))[0],
+                principal_outstanding_fen=figures.get(p.id, (0, 0, 0))[1],
+                sold_fen=figures.get(p.id, (0, 0, 0))[2],
                 total_quota_fen=p.total_quota_fen,
                 quota_remaining_fen=p.quota_remaining_fen,
             )

@@ -4,11 +4,14 @@ Lock order (every money command of this domain keeps it, so they never deadlock 
 **the customer's Class II account row first**, then the holding and ledger balance rows (the
 ledger locks them in account-id order), then the product row, then the receipt counter of the
 day. The account lock serialises one customer's commands, which makes the idempotency look-up
-and the per-customer limit exact. The product row and the receipt counter are hot rows every
-buyer queues on until commit, so a purchase does all its per-customer work first (contract from
-an unlocked read of the product, entry, holding, rate bonus, event) and takes them last: the
-quota in one conditional UPDATE that re-checks the sale, then the receipt number.
-The maturity job never takes account rows, so it cannot join a cycle either.
+and the per-customer limit exact (the limit is read from the product, the holdings summed under
+that lock). The receipt counter is a hot row every posting queues on until commit; it is taken
+at commit (``receipts.numbering``). A product with a total quota is another: such a purchase
+does all its per-customer work first (contract from an unlocked read of the product, entry,
+holding, rate bonus, event) and takes the quota last, in one conditional UPDATE that re-checks
+the sale. A product without a quota is not written to at all: a purchase that read it on sale
+before a pause completes, like any sale already in flight. (Sales figures come from the
+holdings.) The maturity job never takes account rows, so it cannot join a cycle either.
 
 The ledger refuses an overdraft (``insufficient_funds``) before any quota is taken, and a
 refused purchase rolls back whole: no quota, no holding, no entry — only an audit line.
@@ -119,7 +122,7 @@ class Receipting:
     code_key: bytes
 
 
-def prepare_receipt(
+def issue_receipt_for(
     session: Session,
     clock: Clock,
     receipting: Receipting | None,
@@ -131,15 +134,11 @@ def prepare_receipt(
     amount_fen: int,
     serial_no: str,
     **printed: Any,
-) -> Callable[[], None]:
+) -> None:
     """The receipt of a purchase (balance -> deposit) or a payout (deposit -> balance), in the
-    posting transaction: the number, the row and the seal request commit with the money.
-
-    Everything but the numbering is read and built now; the returned call issues the receipt,
-    so a caller can take the day's counter (a row every posting queues on) as late as it can.
-    """
+    posting transaction: it is numbered at commit and commits with the money."""
     if receipting is None:
-        return lambda: None
+        return
     name = session.get_one(Customer, customer_id).name or customer_id
     balance = PartyIn(name=name, account=class2.account_number, bank=receipting.bank_name)
     deposit = balance.model_copy(update={"bank": f"{receipting.bank_name}（定期）"})
@@ -158,19 +157,7 @@ def prepare_receipt(
         amount_fen=amount_fen,
         **printed,
     )
-    key = receipting.code_key
-
-    def issue() -> None:
-        issue_receipt(session, request, clock=clock, code_key=key)
-
-    return issue
-
-
-def issue_receipt_for(
-    session: Session, clock: Clock, receipting: Receipting | None, **request: Any
-) -> None:
-    """Issue the receipt now (``prepare_receipt`` tells what ``request`` holds)."""
-    prepare_receipt(session, clock, receipting, **request)()
+    issue_receipt(session, request, clock=clock, code_key=receipting.code_key)
 
 
 def audited(
@@ -370,7 +357,7 @@ def _purchase(
         headers={"idempotency_key": key},
         clock=clock,
     )
-    issue = prepare_receipt(
+    issue_receipt_for(
         session,
         clock,
         receipting,
@@ -387,8 +374,7 @@ def _purchase(
         value_date=contract.value_date,
         maturity_date=contract.maturity,
     )
-    # Last, the hot rows every buyer queues on until commit: the product, the receipt counter.
-    take_quota(session, product.id, amount_fen, total, now=now)
-    issue()
+    if product.total_quota_fen is not None:  # last: the product row is then every buyer's
+        take_quota(session, product.id, amount_fen, total, now=now)
     session.flush()
     return PurchaseResult(holding, product.code, product.name, replayed=False)

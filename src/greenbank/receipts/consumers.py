@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from greenbank.bus import consumer
 from greenbank.db import UnitOfWork
-from greenbank.receipts.events import ReceiptSealRequested
+from greenbank.receipts.events import ReceiptSealRequested, ReceiptSealRequestedV1
 from greenbank.receipts.runtime import runtime_of
 from greenbank.receipts.sealing import seal_receipt
 
 SEAL_CONSUMER = "receipts.seal"
 
 
-@consumer(SEAL_CONSUMER, event_types=[ReceiptSealRequested])
-def seal_requested(event: ReceiptSealRequested, uow: UnitOfWork) -> None:
+SealRequest = ReceiptSealRequested | ReceiptSealRequestedV1
+SEAL_REQUESTS: list[type[SealRequest]] = [ReceiptSealRequested, ReceiptSealRequestedV1]
+
+
+@consumer(SEAL_CONSUMER, event_types=SEAL_REQUESTS)
+def seal_requested(event: SealRequest, uow: UnitOfWork) -> None:
     seal_receipt(uow.session, event.receipt_id, runtime_of(uow.session))

@@ -10,11 +10,21 @@ from __future__ import annotations
 from greenbank.bus import Event
 
 
-class ReceiptSealRequested(Event):
+class ReceiptSealRequestedV1(Event):
+    """Carried the number too; read only from outbox rows written before version 2."""
+
     type = "receipts.seal_requested"
     version = 1
     receipt_id: str
     receipt_no: str
+
+
+class ReceiptSealRequested(Event):
+    """Written when the receipt is issued, before its number exists (it is taken at commit)."""
+
+    type = "receipts.seal_requested"
+    version = 2
+    receipt_id: str
 
 
 class ReceiptSealed(Event):

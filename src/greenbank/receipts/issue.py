@@ -3,7 +3,8 @@
 The business services (top-up, withdrawal, deposit purchase, early withdrawal, interest,
 maturity) call ``issue_receipt`` in their own unit of work, next to their ledger posting: the
 receipt number, the row and the ``receipts.seal_requested`` event commit with the posting or not
-at all. Sealing happens afterwards, on the bus. See README.md ("Service layer").
+at all; the number is taken at commit (``numbering``). Sealing happens afterwards, on the bus.
+See README.md ("Service layer").
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from greenbank.bus import publish
 from greenbank.clock import Clock, business_date
 from greenbank.crypto import hmac_sm3
+from greenbank.ids import new_id
 from greenbank.receipts.codes import verification_code
 from greenbank.receipts.events import ReceiptSealRequested
 from greenbank.receipts.models import PENDING, Receipt
-from greenbank.receipts.numbering import format_receipt_no, next_sequence
+from greenbank.receipts.numbering import format_receipt_no, number_at_commit, unnumbered
 from greenbank.receipts.render import ReceiptType, mask_account, mask_name
 
 Text = Annotated[str, Field(min_length=1, max_length=100)]
@@ -72,6 +73,9 @@ def code_key(secret: str) -> bytes:
 
 
 def find_by_source(session: Session, source_type: str, source_id: str) -> Receipt | None:
+    for receipt in unnumbered(session):
+        if (receipt.source_type, receipt.source_id) == (source_type, source_id):
+            return receipt
     return session.scalars(
         select(Receipt).where(Receipt.source_type == source_type, Receipt.source_id == source_id)
     ).first()
@@ -80,55 +84,47 @@ def find_by_source(session: Session, source_type: str, source_id: str) -> Receip
 def issue_receipt(
     session: Session, request: ReceiptRequest, *, clock: Clock, code_key: bytes
 ) -> Receipt:
-    """Number, store and announce the receipt of one business event, in the caller's transaction.
+    """Store and announce the receipt of one business event, in the caller's transaction.
 
-    Idempotent per ``(source_type, source_id)``: a second call returns the first receipt. The
-    caller commits; nothing here does.
+    The receipt gets its number, its verification code and its row when the caller commits
+    (``numbering``); until then ``receipt_no`` is ``None``. Idempotent per
+    ``(source_type, source_id)``: a second call returns the first receipt. Should the same event
+    be issued by two transactions at once, the UNIQUE constraint fails the later commit whole.
     """
     existing = find_by_source(session, request.source_type, request.source_id)
     if existing is not None:
         return existing
-    try:
-        with session.begin_nested():
-            receipt = _new_receipt(session, request, clock, code_key)
-            session.add(receipt)
-            session.flush()
-            publish(
-                session,
-                ReceiptSealRequested(receipt_id=receipt.id, receipt_no=receipt.receipt_no),
-                aggregate_type="receipt",
-                aggregate_id=receipt.id,
-                headers={"idempotency_key": f"{request.source_type}:{request.source_id}"},
-                clock=clock,
-            )
-    except IntegrityError:
-        # The same event was issued concurrently and committed first: the savepoint gave our
-        # number back; answer with theirs.
-        found = find_by_source(session, request.source_type, request.source_id)
-        if found is None:
-            raise
-        return found
+    receipt = _new_receipt(request, clock)
+
+    def finish(receipt: Receipt, sequence: int) -> None:
+        receipt.sequence = sequence
+        receipt.receipt_no = format_receipt_no(request.type, receipt.business_date, sequence)
+        receipt.verification_code = verification_code(
+            code_key,
+            receipt_no=receipt.receipt_no,
+            amount_fen=receipt.amount_fen,
+            on=receipt.business_date,
+            payee_account=receipt.payee_account,
+            mac=hmac_sm3,
+        )
+
+    number_at_commit(session, receipt, finish)
+    publish(
+        session,
+        ReceiptSealRequested(receipt_id=receipt.id),
+        aggregate_type="receipt",
+        aggregate_id=receipt.id,
+        headers={"idempotency_key": f"{request.source_type}:{request.source_id}"},
+        clock=clock,
+    )
     return receipt
 
 
-def _new_receipt(session: Session, req: ReceiptRequest, clock: Clock, key: bytes) -> Receipt:
-    day = business_date(req.time)
-    sequence = next_sequence(session, req.type, day)
-    receipt_no = format_receipt_no(req.type, day, sequence)
-    payee_account = mask_account(req.payee.account)
-    code = verification_code(
-        key,
-        receipt_no=receipt_no,
-        amount_fen=req.amount_fen,
-        on=day,
-        payee_account=payee_account,
-        mac=hmac_sm3,
-    )
+def _new_receipt(req: ReceiptRequest, clock: Clock) -> Receipt:
     return Receipt(
-        receipt_no=receipt_no,
+        id=new_id(),
         type=req.type.value,
-        business_date=day,
-        sequence=sequence,
+        business_date=business_date(req.time),
         status=PENDING,
         source_type=req.source_type,
         source_id=req.source_id,
@@ -140,7 +136,7 @@ def _new_receipt(session: Session, req: ReceiptRequest, clock: Clock, key: bytes
         payer_bank=req.payer.bank,
         payer_is_org=req.payer.organisation,
         payee_name=req.payee.name if req.payee.organisation else mask_name(req.payee.name),
-        payee_account=payee_account,
+        payee_account=mask_account(req.payee.account),
         payee_bank=req.payee.bank,
         payee_is_org=req.payee.organisation,
         amount_fen=req.amount_fen,
@@ -150,6 +146,5 @@ def _new_receipt(session: Session, req: ReceiptRequest, clock: Clock, key: bytes
         rate_bonus=None if req.rate_bonus is None else str(req.rate_bonus),
         value_date=req.value_date,
         maturity_date=req.maturity_date,
-        verification_code=code,
         created_at=clock.now(),
     )

@@ -1,24 +1,29 @@
-"""Gapless receipt numbers: ``R`` + series letter + business day + 6-digit sequence.
+"""Gapless receipt numbers: ``R`` + series letter + business day + 6-digit sequence, given out
+as the last statements of the issuing transaction (ADR 0006).
 
 ``RP20260302000001`` is the first deposit-purchase receipt of 2 March 2026 (Beijing time). The
-counter row of (series, day) is incremented with ``UPDATE ... RETURNING`` inside the business
-transaction that issues the receipt: on PostgreSQL the update holds the row lock until that
-transaction ends, on SQLite the transaction runs under ``BEGIN IMMEDIATE``. A rolled-back
-posting therefore hands its number back, and concurrent postings queue on the counter — the
-numbers of a day are 1..N with no gap and no duplicate.
+counter row of (series, day) is a row every posting of that series queues on: whoever updates it
+holds its lock until commit. So ``issue_receipt`` only *registers* the receipt; a
+``before_commit`` hook numbers every receipt the transaction registered — one
+``UPDATE ... RETURNING`` per (series, day) taking as many numbers as it needs — and adds the rows,
+which the commit's final flush inserts. The lock is held for that UPDATE, one INSERT and the
+COMMIT, however long the business work before it took. A rolled-back transaction (or savepoint)
+numbers nothing, so the numbers of a day are 1..N with no gap and no duplicate.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import insert, update
+from sqlalchemy import event, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from greenbank.errors import Conflict
-from greenbank.receipts.models import ReceiptCounter
+from greenbank.receipts.models import Receipt, ReceiptCounter
 from greenbank.receipts.render import ReceiptType
 
 SERIES: dict[ReceiptType, str] = {
@@ -31,6 +36,10 @@ SERIES: dict[ReceiptType, str] = {
 }
 MAX_SEQUENCE = 999_999
 RECEIPT_NO = re.compile(r"^R[A-Z]\d{8}\d{6}$")
+_PENDING = "greenbank.receipts.unnumbered"
+
+# Fills in what depends on the number (receipt_no, sequence, verification code).
+Finisher = Callable[[Receipt, int], None]
 
 
 class ReceiptNumbersExhausted(Conflict):
@@ -42,29 +51,89 @@ def format_receipt_no(receipt_type: ReceiptType, day: date, sequence: int) -> st
     return f"R{SERIES[receipt_type]}{day:%Y%m%d}{sequence:06d}"
 
 
-def next_sequence(session: Session, receipt_type: ReceiptType, day: date) -> int:
-    """The next number of (series, day), taken in the caller's transaction."""
+@dataclass(frozen=True, slots=True)
+class _Unnumbered:
+    receipt: Receipt
+    finish: Finisher
+    transaction: SessionTransaction  # the innermost transaction it was registered in
+
+
+def number_at_commit(session: Session, receipt: Receipt, finish: Finisher) -> None:
+    """Register ``receipt`` (not yet added to the session) to be numbered and inserted when the
+    session commits; ``finish(receipt, sequence)`` completes it then."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is None:
+        raise RuntimeError("issue receipts inside a transaction")
+    session.info.setdefault(_PENDING, []).append(_Unnumbered(receipt, finish, transaction))
+
+
+def unnumbered(session: Session) -> list[Receipt]:
+    """Receipts registered in this session's transaction and not yet committed."""
+    return [item.receipt for item in session.info.get(_PENDING, [])]
+
+
+def take_sequences(session: Session, receipt_type: ReceiptType, day: date, count: int) -> int:
+    """Take ``count`` consecutive numbers of (series, day) in the caller's transaction; the
+    first of them."""
     series = SERIES[receipt_type]
     bump = (
         update(ReceiptCounter)
         .where(ReceiptCounter.series == series, ReceiptCounter.business_date == day)
-        .values(last_sequence=ReceiptCounter.last_sequence + 1)
+        .values(last_sequence=ReceiptCounter.last_sequence + count)
         .returning(ReceiptCounter.last_sequence)
     )
     for _ in range(2):
-        sequence = session.execute(bump).scalar_one_or_none()
-        if sequence is None:
+        last = session.execute(bump).scalar_one_or_none()
+        if last is None:
             try:
-                with session.begin_nested():  # first receipt of the day in this series
+                with session.begin_nested():  # the first receipts of the day in this series
                     session.execute(
                         insert(ReceiptCounter).values(
-                            series=series, business_date=day, last_sequence=1
+                            series=series, business_date=day, last_sequence=count
                         )
                     )
-                sequence = 1
+                last = count
             except IntegrityError:  # a concurrent transaction created it first: bump theirs
                 continue
-        if sequence > MAX_SEQUENCE:
+        if last > MAX_SEQUENCE:
             raise ReceiptNumbersExhausted(f"series {series} on {day} reached {MAX_SEQUENCE}")
-        return int(sequence)
+        return int(last) - count + 1
     raise AssertionError("the counter row exists after a unique violation")  # pragma: no cover
+
+
+@event.listens_for(Session, "before_commit")
+def _number_before_commit(session: Session) -> None:
+    pending: list[_Unnumbered] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    session.flush()  # the business rows first: the counter lock is taken after them
+    groups: dict[tuple[ReceiptType, date], list[_Unnumbered]] = {}
+    for item in pending:
+        key = (ReceiptType(item.receipt.type), item.receipt.business_date)
+        groups.setdefault(key, []).append(item)
+    # Counters in one order in every transaction, so two issuers never deadlock on them.
+    for (receipt_type, day), items in sorted(
+        groups.items(), key=lambda g: (SERIES[g[0][0]], g[0][1])
+    ):
+        first = take_sequences(session, receipt_type, day, len(items))
+        for offset, item in enumerate(items):
+            item.finish(item.receipt, first + offset)
+            session.add(item.receipt)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Drop receipts registered in the transaction (or savepoint) just rolled back."""
+    pending: list[_Unnumbered] | None = session.info.get(_PENDING)
+    if pending:
+        session.info[_PENDING] = [
+            item for item in pending if not _within(item.transaction, previous_transaction)
+        ]
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False

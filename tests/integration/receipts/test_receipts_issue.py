@@ -7,9 +7,12 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from tests.integration.receipts.conftest import WHEN, IssueFn, purchase_request
 
+from greenbank.audit.service import record
 from greenbank.bootstrap import Container
 from greenbank.bus.models import OutboxEvent
 from greenbank.crypto import hmac_sm3
@@ -49,8 +52,7 @@ def test_a_receipt_gets_a_number_a_code_and_masked_fields(
             (e.event_type, e.aggregate_id, e.payload)
             for e in uow.session.scalars(select(OutboxEvent))
         ]
-    payload = {"receipt_id": receipt.id, "receipt_no": "RP20260302000001"}
-    assert events == [("receipts.seal_requested", receipt.id, payload)]
+    assert events == [("receipts.seal_requested", receipt.id, {"receipt_id": receipt.id})]
 
 
 def test_issuing_twice_for_one_event_returns_the_first_receipt(
@@ -93,7 +95,7 @@ def test_a_rolled_back_posting_gives_its_number_back(
         taken = issue_receipt(
             uow.session, purchase_request("two"), clock=container.clock, code_key=rt.code_key
         )
-        assert taken.receipt_no == "RP20260302000002"
+        assert taken.receipt_no is None  # numbered at commit
     assert issue(source_id="three").receipt_no == "RP20260302000002"
     with container.uow() as uow:
         assert uow.session.scalars(select(Receipt.source_id)).all() == ["one", "three"]
@@ -150,24 +152,117 @@ def test_concurrent_issuance_is_gapless(container: Container, rt: ReceiptsRuntim
 def test_concurrent_issuance_of_one_event_makes_one_receipt(
     container: Container, rt: ReceiptsRuntime
 ) -> None:
+    """The business command's own locks normally make this impossible; should it happen, the
+    UNIQUE constraint fails every later commit whole (numbers given back), and a retry of the
+    command finds the receipt that committed."""
     barrier = threading.Barrier(8)
-    numbers: list[str] = []
+    outcomes: list[str] = []
 
     def worker() -> None:
         barrier.wait()
-        with container.uow() as uow:
-            receipt = issue_receipt(
-                uow.session, purchase_request("same"), clock=container.clock, code_key=rt.code_key
-            )
-            numbers.append(receipt.receipt_no)
-            uow.commit()
+        try:
+            with container.uow() as uow:
+                issue_receipt(
+                    uow.session,
+                    purchase_request("same"),
+                    clock=container.clock,
+                    code_key=rt.code_key,
+                )
+                uow.commit()
+            outcomes.append("committed")
+        except IntegrityError:
+            outcomes.append("refused")
 
     pool = [threading.Thread(target=worker) for _ in range(8)]
     for thread in pool:
         thread.start()
     for thread in pool:
         thread.join()
-    assert numbers == ["RP20260302000001"] * 8
+    assert sorted(outcomes) == ["committed"] + ["refused"] * 7
     with container.uow() as uow:
         assert len(uow.session.scalars(select(Receipt)).all()) == 1
-        assert uow.session.scalar(select(Receipt.sequence)) == 1
+        assert len(uow.session.scalars(select(OutboxEvent)).all()) == 1
+        retried = issue_receipt(
+            uow.session, purchase_request("same"), clock=container.clock, code_key=rt.code_key
+        )
+        assert retried.receipt_no == "RP20260302000001"
+    assert issue_one(container, rt, "next").receipt_no == "RP20260302000002"
+
+
+def issue_one(container: Container, rt: ReceiptsRuntime, source_id: str) -> Receipt:
+    with container.uow() as uow:
+        receipt = issue_receipt(
+            uow.session, purchase_request(source_id), clock=container.clock, code_key=rt.code_key
+        )
+        uow.commit()
+        return receipt
+
+
+def test_one_transaction_numbers_its_receipts_in_order_per_series(
+    container: Container, rt: ReceiptsRuntime
+) -> None:
+    kinds = [ReceiptType.INTEREST, ReceiptType.MATURITY, ReceiptType.INTEREST]
+    with container.uow() as uow:
+        receipts = [
+            issue_receipt(
+                uow.session,
+                purchase_request(f"h{n}", kind=kind),
+                clock=container.clock,
+                code_key=rt.code_key,
+            )
+            for n, kind in enumerate(kinds)
+        ]
+        again = issue_receipt(  # the same event again, before commit: the same receipt
+            uow.session, purchase_request("h0", kind=ReceiptType.INTEREST),
+            clock=container.clock, code_key=rt.code_key,
+        )  # fmt: skip
+        assert again is receipts[0]
+        uow.commit()
+    assert [r.receipt_no for r in receipts] == [
+        "RI20260302000001",
+        "RM20260302000001",
+        "RI20260302000002",
+    ]
+
+
+def test_a_rolled_back_savepoint_numbers_nothing(container: Container, rt: ReceiptsRuntime) -> None:
+    with container.uow() as uow:
+        with pytest.raises(RuntimeError), uow.session.begin_nested():
+            issue_receipt(
+                uow.session, purchase_request("lost"), clock=container.clock, code_key=rt.code_key
+            )
+            raise RuntimeError("the nested step failed")
+        kept = issue_receipt(
+            uow.session, purchase_request("kept"), clock=container.clock, code_key=rt.code_key
+        )
+        uow.commit()
+    assert kept.receipt_no == "RP20260302000001"
+    with container.uow() as uow:
+        assert uow.session.scalars(select(Receipt.source_id)).all() == ["kept"]
+
+
+def test_the_counter_is_taken_after_the_business_rows(
+    container: Container, rt: ReceiptsRuntime
+) -> None:
+    """The counter row's lock is held only for the receipts' INSERT and the COMMIT."""
+    issue_one(container, rt, "p0")  # the day's counter row exists
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        words = statement.split()
+        if words[0] in {"INSERT", "UPDATE"}:  # "INSERT INTO t" / "UPDATE t SET"
+            statements.append(f"{words[0]} {words[2] if words[0] == 'INSERT' else words[1]}")
+
+    sa_event.listen(container.engine, "before_cursor_execute", seen)
+    try:
+        with container.uow() as uow:
+            issue_receipt(
+                uow.session, purchase_request("p1"), clock=container.clock, code_key=rt.code_key
+            )
+            record(uow.session, container.clock, actor="test", action="probe", outcome="ok")
+            uow.commit()
+    finally:
+        sa_event.remove(container.engine, "before_cursor_execute", seen)
+    counter = statements.index("UPDATE receipt_counters")
+    assert {"INSERT audit_log", "INSERT bus_outbox"} <= set(statements[:counter])
+    assert statements[counter + 1 :] == ["INSERT receipts"]
