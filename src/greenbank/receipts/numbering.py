@@ -5,9 +5,10 @@ as the last statements of the issuing transaction (ADR 0006).
 counter row of (series, day) is a row every posting of that series queues on: whoever updates it
 holds its lock until commit. So ``issue_receipt`` only *registers* the receipt; a
 ``before_commit`` hook numbers every receipt the transaction registered — one
-``UPDATE ... RETURNING`` per (series, day) taking as many numbers as it needs — and adds the rows,
-which the commit's final flush inserts. The lock is held for that UPDATE, one INSERT and the
-COMMIT, however long the business work before it took. A rolled-back transaction (or savepoint)
+``UPDATE ... RETURNING`` per (series, day) taking as many numbers as it needs — and inserts the
+rows in one statement (Core, not an ORM flush: the less Python runs while the lock is held, the
+better). The lock is held for that UPDATE, one INSERT and the COMMIT, however long the business
+work before it took. A rolled-back transaction (or savepoint)
 numbers nothing, so the numbers of a day are 1..N with no gap and no duplicate.
 """
 
@@ -17,8 +18,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
-from sqlalchemy import event, insert, update
+from sqlalchemy import Table, event, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -37,6 +39,7 @@ SERIES: dict[ReceiptType, str] = {
 MAX_SEQUENCE = 999_999
 RECEIPT_NO = re.compile(r"^R[A-Z]\d{8}\d{6}$")
 _PENDING = "greenbank.receipts.unnumbered"
+_RECEIPTS = cast(Table, Receipt.__table__)
 
 # Fills in what depends on the number (receipt_no, sequence, verification code).
 Finisher = Callable[[Receipt, int], None]
@@ -111,6 +114,7 @@ def _number_before_commit(session: Session) -> None:
     for item in pending:
         key = (ReceiptType(item.receipt.type), item.receipt.business_date)
         groups.setdefault(key, []).append(item)
+    rows: list[dict[str, object]] = []
     # Counters in one order in every transaction, so two issuers never deadlock on them.
     for (receipt_type, day), items in sorted(
         groups.items(), key=lambda g: (SERIES[g[0][0]], g[0][1])
@@ -118,7 +122,8 @@ def _number_before_commit(session: Session) -> None:
         first = take_sequences(session, receipt_type, day, len(items))
         for offset, item in enumerate(items):
             item.finish(item.receipt, first + offset)
-            session.add(item.receipt)
+            rows.append({c.key: getattr(item.receipt, c.key) for c in _RECEIPTS.columns})
+    session.execute(insert(_RECEIPTS), rows)
 
 
 @event.listens_for(Session, "after_soft_rollback")
