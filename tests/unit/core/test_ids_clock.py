@@ -19,6 +19,13 @@ def test_uuid7_sorts_by_time() -> None:
     assert len({new_id() for _ in range(1000)}) == 1000
 
 
+def test_new_id_is_the_text_of_a_uuid7() -> None:
+    text = new_id()
+    parsed = uuid.UUID(text)
+    assert str(parsed) == text
+    assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
+
+
 def test_business_date_is_shanghai() -> None:
     # 16:30 UTC on 31 Dec is already 1 Jan in Shanghai (UTC+8).
     assert business_date(datetime(2025, 12, 31, 16, 30, tzinfo=UTC)) == date(2026, 1, 1)
