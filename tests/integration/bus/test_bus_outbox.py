@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from bus_support import (
     DispatcherFactory,
     OtherHappened,
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from greenbank.bootstrap import Container
 from greenbank.bus import service
 from greenbank.bus.models import Delivery, OutboxEvent, ProcessedEvent
-from greenbank.bus.outbox import publish
+from greenbank.bus.outbox import Outgoing, publish, publish_many
 from greenbank.ids import new_id
 from greenbank.logs import reset_request_id, set_request_id
 
@@ -87,6 +88,49 @@ def test_sequence_counts_per_aggregate_and_headers_carry_context(container: Cont
     assert rows[0].payload == {"n": 0}
     assert (rows[0].event_type, rows[0].version) == ("bustest.thing_happened", 1)
     assert rows[0].created_at == container.clock.now()
+
+
+def test_publish_many_continues_each_aggregate_in_the_order_given(
+    container: Container, make_dispatcher: DispatcherFactory, receipts: Recorder
+) -> None:
+    with container.uow() as uow:
+        publish(uow.session, ThingHappened(n=0), aggregate_type="bustest", aggregate_id="a")
+        uow.commit()
+    token = set_request_id("req-7")
+    try:
+        with container.uow() as uow:
+            ids = publish_many(
+                uow.session,
+                [
+                    Outgoing(ThingHappened(n=1), "bustest", "a"),
+                    Outgoing(ThingHappened(n=2), "bustest", "b", {"idempotency_key": "k2"}),
+                    Outgoing(ThingHappened(n=3), "bustest", "a"),
+                ],
+                clock=container.clock,
+            )
+            assert publish_many(uow.session, []) == []
+            uow.commit()
+    finally:
+        reset_request_id(token)
+    rows = [outbox_row(container, event_id) for event_id in ids]
+    assert [(r.aggregate_id, r.sequence, r.payload) for r in rows] == [
+        ("a", 2, {"n": 1}),
+        ("b", 1, {"n": 2}),
+        ("a", 3, {"n": 3}),
+    ]
+    assert rows[1].headers == {"request_id": "req-7", "idempotency_key": "k2"}
+    assert {r.created_at for r in rows} == {container.clock.now()}
+    assert make_dispatcher().drain() == 12  # four routed events, two deliveries each
+    assert [(agg, seq, n) for agg, seq, n in receipts.calls if agg == "a"] == [
+        ("a", 1, 0),
+        ("a", 2, 1),
+        ("a", 3, 3),
+    ]
+
+
+def test_publish_many_refuses_an_event_without_an_ordering_key() -> None:
+    with pytest.raises(ValueError, match="aggregate_type and aggregate_id"):
+        Outgoing(ThingHappened(n=1), "bustest", "")
 
 
 def _raw_event(container: Container, event_type: str, payload: dict[str, object]) -> str:

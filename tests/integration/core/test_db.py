@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from greenbank.audit.models import AuditLine
 from greenbank.audit.service import record
 from greenbank.bootstrap import Container
-from greenbank.db import Base
+from greenbank.db import Base, among
 from greenbank.migrations_runner import migration_status
 
 
@@ -81,3 +81,14 @@ def test_naive_datetimes_are_refused(container: Container) -> None:
             AuditLine(at=datetime(2026, 1, 1), actor="t", action="a", outcome="ok", detail={})  # noqa: DTZ001
         )
         uow.flush()
+
+
+def test_among_matches_a_long_list_given_as_one_parameter(container: Container) -> None:
+    with container.uow() as uow:
+        for actor in ("a", "b", "it's", "日本"):
+            record(uow.session, container.clock, actor=actor, action="among")
+        wanted = {"b", "it's", "日本", *(f"x{n}" for n in range(2_000))}
+        query = select(AuditLine.actor).where(among(uow.session, AuditLine.actor, wanted))
+        assert sorted(uow.session.scalars(query)) == sorted(["b", "it's", "日本"])
+        nothing = select(AuditLine.actor).where(among(uow.session, AuditLine.actor, []))
+        assert list(uow.session.scalars(nothing)) == []
