@@ -49,8 +49,8 @@ def check_inputs(methodology: Methodology, raw: Mapping[str, object]) -> dict[st
     """Coerce and range-check ``raw`` against the methodology; refuse unknown or missing inputs."""
     if not isinstance(raw, Mapping):
         raise MalformedInputs("inputs must be an object")
-    unknown = sorted(set(raw) - {spec.name for spec in methodology.inputs})
-    if unknown:
+    if not methodology.input_names.issuperset(raw):
+        unknown = sorted(set(raw) - methodology.input_names)
         raise MalformedInputs(f"unknown inputs for {methodology.scenario}: {', '.join(unknown)}")
     values: dict[str, InputValue] = {}
     for spec in methodology.inputs:
@@ -64,17 +64,22 @@ def check_inputs(methodology: Methodology, raw: Mapping[str, object]) -> dict[st
 
 def compute(methodology: Methodology, inputs: Mapping[str, object]) -> Computation:
     """The reduction for one event. Raises ``MalformedInputs`` for inputs the version refuses."""
-    values = check_inputs(methodology, inputs)
+    return compute_checked(methodology, check_inputs(methodology, inputs))
+
+
+def compute_checked(methodology: Methodology, values: Mapping[str, InputValue]) -> Computation:
+    """``compute`` for inputs that ``check_inputs`` already coerced (the pipeline checks them
+    once, in ``validate``). Raises ``MalformedInputs`` when the formula fails on them."""
     fallback = methodology.fallback
     used_fallback = fallback is not None and fallback.when_missing not in values
     formula = fallback.formula if fallback is not None and used_fallback else methodology.formula
-    env: dict[str, Decimal] = {p.name: p.value for p in methodology.parameters}
+    env = dict(methodology.parameter_values)
     env.update({k: v for k, v in values.items() if isinstance(v, Decimal)})
     try:
         exact_g = formula.evaluate(env)
     except FormulaInvalid as exc:  # e.g. a division by an input of zero
         raise MalformedInputs(exc.detail) from exc
-    used = tuple(p for p in methodology.parameters if p.name in formula.names)
+    used = methodology.parameters_read[formula.source]
     explanation = f"{formula.explain(env, methodology.units)} = {plain(exact_g)} g"
     if used_fallback and fallback is not None:
         explanation += f" (no {fallback.when_missing}: fallback)"

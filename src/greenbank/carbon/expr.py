@@ -5,11 +5,16 @@ is parsed with ``ast`` in "eval" mode and walked against an allow-list: numbers,
 ``+ - * /``, unary signs, parentheses and ``min``/``max``. Everything else (attributes, other
 calls, subscripts, strings, powers, lambdas, comparisons) is refused with ``formula_invalid``.
 Evaluation is in ``Decimal`` so that factors like 46.7 stay exact.
+
+The checked tree is compiled once, at parse time, into nested Python closures for evaluation and
+for the written-out arithmetic; an event then costs a few function calls, with no tree walk and
+no ``eval``/``compile`` of the text.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +25,6 @@ from decimal import (
     DivisionByZero,
     InvalidOperation,
     Overflow,
-    localcontext,
 )
 
 from greenbank.errors import ValidationFailed
@@ -39,11 +43,13 @@ _OPERATORS: dict[type[ast.operator], str] = {
     ast.Mult: "*",
     ast.Div: "/",
 }
+# The context's own methods apply its precision, rounding and traps to each step, without
+# switching the thread's current context for every evaluation.
 _APPLY: dict[str, Callable[[Decimal, Decimal], Decimal]] = {
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b,
+    "+": _CONTEXT.add,
+    "-": _CONTEXT.subtract,
+    "*": _CONTEXT.multiply,
+    "/": _CONTEXT.divide,
 }
 _SHOWN = {"+": "+", "-": "−", "*": "×", "/": "÷"}
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
@@ -58,6 +64,13 @@ class FormulaInvalid(ValidationFailed):
 
 def plain(value: Decimal) -> str:
     """A Decimal without exponent or trailing zeros: 583.750 -> '583.75', 1E+2 -> '100'."""
+    return _plain(value)
+
+
+@functools.lru_cache(maxsize=8192, typed=True)
+def _plain(value: Decimal) -> str:
+    # Cached: parameters and common inputs repeat on every event. Equal Decimals (1.0 and 1)
+    # share a cache entry, which is right because they print the same.
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "0") else text
 
@@ -93,27 +106,31 @@ class _Call:
 _Node = _Num | _Var | _Neg | _Bin | _Call
 
 
+Evaluator = Callable[[Mapping[str, Decimal]], Decimal]
+Renderer = Callable[[Mapping[str, Decimal], Mapping[str, str]], str]
+
+
 @dataclass(frozen=True)
 class Formula:
     """A parsed, checked formula; ``names`` are the inputs and parameters it reads."""
 
     source: str
     names: frozenset[str]
-    _tree: _Node = field(repr=False, compare=False)
+    _evaluate: Evaluator = field(repr=False, compare=False)
+    _render: Renderer = field(repr=False, compare=False)
 
     def evaluate(self, env: Mapping[str, Decimal]) -> Decimal:
-        missing = self.names - env.keys()
-        if missing:
+        if not self.names <= env.keys():
+            missing = self.names - env.keys()
             raise FormulaInvalid(f"no value for {', '.join(sorted(missing))}")
         try:
-            with localcontext(_CONTEXT):
-                return _evaluate(self._tree, env)
+            return self._evaluate(env)
         except (InvalidOperation, DivisionByZero, Overflow) as exc:
             raise FormulaInvalid(f"{self.source!r} cannot be evaluated: {exc!r}") from exc
 
     def explain(self, env: Mapping[str, Decimal], units: Mapping[str, str]) -> str:
         """The formula with every name replaced by its value and unit: '12.5 km × 46.7 g/pkm'."""
-        return _render(self._tree, env, units)
+        return self._render(env, units)
 
 
 def parse_formula(source: str, allowed_names: Iterable[str]) -> Formula:
@@ -130,10 +147,10 @@ def parse_formula(source: str, allowed_names: Iterable[str]) -> Formula:
         if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
             raise FormulaInvalid(f"the formula has more than {MAX_NODES} parts")
         names: set[str] = set()
-        compiled = _compile(tree.body, text, frozenset(allowed_names), names)
+        checked = _compile(tree.body, text, frozenset(allowed_names), names)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise FormulaInvalid(f"{text!r} is not an arithmetic expression") from exc
-    return Formula(source=text, names=frozenset(names), _tree=compiled)
+    return Formula(text, frozenset(names), _evaluator(checked), _renderer(checked))
 
 
 def _compile(node: ast.expr, source: str, allowed: frozenset[str], names: set[str]) -> _Node:
@@ -185,16 +202,22 @@ def _literal(node: ast.Constant, source: str) -> Decimal:
     return number
 
 
-def _evaluate(node: _Node, env: Mapping[str, Decimal]) -> Decimal:
+def _evaluator(node: _Node) -> Evaluator:
+    """A closure computing ``node`` with ``_CONTEXT``'s arithmetic."""
     if isinstance(node, _Num):
-        return node.value
+        value = node.value
+        return lambda env: value
     if isinstance(node, _Var):
-        return env[node.name]
+        name = node.name
+        return lambda env: env[name]
     if isinstance(node, _Neg):
-        return -_evaluate(node.operand, env)
+        operand = _evaluator(node.operand)
+        return lambda env: _CONTEXT.minus(operand(env))
     if isinstance(node, _Bin):
-        return _APPLY[node.op](_evaluate(node.left, env), _evaluate(node.right, env))
-    return _FUNCTIONS[node.function](*(_evaluate(arg, env) for arg in node.args))
+        apply, left, right = _APPLY[node.op], _evaluator(node.left), _evaluator(node.right)
+        return lambda env: apply(left(env), right(env))
+    function, args = _FUNCTIONS[node.function], tuple(_evaluator(arg) for arg in node.args)
+    return lambda env: function(*[arg(env) for arg in args])
 
 
 def _precedence(node: _Node) -> int:
@@ -203,24 +226,37 @@ def _precedence(node: _Node) -> int:
     return _UNARY_PRECEDENCE if isinstance(node, _Neg) else _ATOM_PRECEDENCE
 
 
-def _render(node: _Node, env: Mapping[str, Decimal], units: Mapping[str, str]) -> str:
+def _renderer(node: _Node) -> Renderer:
+    """A closure writing ``node`` out with values and units; the parentheses a reader needs are
+    decided here, once."""
     if isinstance(node, _Num):
-        return plain(node.value)
+        text = plain(node.value)
+        return lambda env, units: text
     if isinstance(node, _Var):
-        unit = units.get(node.name, "")
-        value = plain(env[node.name])
-        return f"{value} {unit}" if unit and unit != "1" else value
+        return functools.partial(_render_name, node.name)
     if isinstance(node, _Neg):
-        operand = _render(node.operand, env, units)
-        return f"−({operand})" if _precedence(node.operand) < _UNARY_PRECEDENCE else f"−{operand}"
+        operand = _renderer(node.operand)
+        if _precedence(node.operand) < _UNARY_PRECEDENCE:
+            return lambda env, units: f"−({operand(env, units)})"
+        return lambda env, units: f"−{operand(env, units)}"
     if isinstance(node, _Bin):
         prec = _PRECEDENCE[node.op]
-        left = _render(node.left, env, units)
-        if _precedence(node.left) < prec:
-            left = f"({left})"
-        right = _render(node.right, env, units)
         right_prec = _precedence(node.right)
-        if right_prec < prec or (right_prec == prec and node.op in "-/"):
-            right = f"({right})"
-        return f"{left} {_SHOWN[node.op]} {right}"
-    return f"{node.function}({', '.join(_render(arg, env, units) for arg in node.args)})"
+        left = _parenthesised(_renderer(node.left), _precedence(node.left) < prec)
+        right = _parenthesised(
+            _renderer(node.right), right_prec < prec or (right_prec == prec and node.op in "-/")
+        )
+        shown = f" {_SHOWN[node.op]} "
+        return lambda env, units: left(env, units) + shown + right(env, units)
+    function, args = node.function, tuple(_renderer(arg) for arg in node.args)
+    return lambda env, units: f"{function}({', '.join(arg(env, units) for arg in args)})"
+
+
+def _render_name(name: str, env: Mapping[str, Decimal], units: Mapping[str, str]) -> str:
+    unit = units.get(name, "")
+    value = plain(env[name])
+    return f"{value} {unit}" if unit and unit != "1" else value
+
+
+def _parenthesised(render: Renderer, wrap: bool) -> Renderer:
+    return (lambda env, units: f"({render(env, units)})") if wrap else render

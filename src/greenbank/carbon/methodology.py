@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from greenbank.carbon.expr import Formula
 from greenbank.errors import ValidationFailed
@@ -50,14 +51,15 @@ class Parameter:
 
 def to_decimal(raw: object, what: str) -> Decimal:
     """A number from JSON/YAML: int, Decimal, float (read by its shortest repr) or plain text."""
-    if isinstance(raw, bool):
+    text = raw.strip() if isinstance(raw, str) else None
+    if text is not None and _NUMBER_RE.fullmatch(text):
+        value = Decimal(text)
+    elif isinstance(raw, bool):
         raise MalformedInputs(f"{what} must be a number, not {raw!r}")
-    if isinstance(raw, Decimal | int):
+    elif isinstance(raw, Decimal | int):
         value = Decimal(raw)
     elif isinstance(raw, float):
         value = Decimal(repr(raw))
-    elif isinstance(raw, str) and _NUMBER_RE.fullmatch(raw.strip()):
-        value = Decimal(raw.strip())
     else:
         raise MalformedInputs(f"{what} must be a number, not {raw!r}")
     if not value.is_finite():
@@ -169,11 +171,27 @@ class Methodology:
     def key(self) -> tuple[str, int]:
         return (self.scenario, self.version)
 
-    @property
-    def units(self) -> dict[str, str]:
+    # Derived once per (immutable) version and kept on the instance: the pipeline reads them for
+    # every event.
+    @cached_property
+    def units(self) -> Mapping[str, str]:
         units = {spec.name: spec.unit for spec in self.inputs}
         units.update({p.name: p.unit for p in self.parameters})
         return units
+
+    @cached_property
+    def input_names(self) -> frozenset[str]:
+        return frozenset(spec.name for spec in self.inputs)
+
+    @cached_property
+    def parameter_values(self) -> Mapping[str, Decimal]:
+        return {p.name: p.value for p in self.parameters}
+
+    @cached_property
+    def parameters_read(self) -> Mapping[str, tuple[Parameter, ...]]:
+        """Formula source -> the parameters it reads, for the formula and the fallback's."""
+        formulas = [self.formula] + ([self.fallback.formula] if self.fallback else [])
+        return {f.source: tuple(p for p in self.parameters if p.name in f.names) for f in formulas}
 
     @property
     def provisional(self) -> bool:

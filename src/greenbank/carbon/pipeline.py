@@ -9,12 +9,14 @@ and idempotency together; the service persists what the result says changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from enum import StrEnum
+from enum import IntEnum, StrEnum
+from typing import NamedTuple
 
-from greenbank.carbon.domain import Computation, InputValue, check_inputs, compute
+from greenbank.carbon.domain import Computation, InputValue, check_inputs, compute_checked
 from greenbank.carbon.methodology import Caps, MalformedInputs, Methodology, in_force
 from greenbank.clock import business_date
 
@@ -82,8 +84,12 @@ class Accepted:
     capped: bool
 
 
-@dataclass(frozen=True)
-class ConsentInterval:
+# Context and counter values are named tuples: a batch holds thousands of them, tuples hash in
+# C, and a tuple of plain values drops out of the garbage collector's lists (a dataclass
+# instance stays in them, and full collections were a quarter of a batch's time).
+
+
+class ConsentInterval(NamedTuple):
     """Consent for one (customer, source, scenario), from grant until revocation (exclusive)."""
 
     granted_at: datetime
@@ -93,8 +99,7 @@ class ConsentInterval:
         return self.granted_at <= instant and (self.revoked_at is None or instant < self.revoked_at)
 
 
-@dataclass(frozen=True)
-class CounterKey:
+class CounterKey(NamedTuple):
     """One usage counter: ``window`` is 'day:2026-01-05', 'month:2026-01',
     'month:2026-01:utility=gas' or 'lifetime'."""
 
@@ -103,8 +108,7 @@ class CounterKey:
     window: str
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     events: int = 0
     co2e_mg: int = 0
 
@@ -130,23 +134,54 @@ class PipelineResult:
     accepted: tuple[Accepted, ...]
     rejected: tuple[Rejected, ...]
     new_seen_keys: frozenset[EventKey]  # every event that got past dedupe, whatever its outcome
-    counters: Mapping[CounterKey, Usage]  # new values of the counters this batch changed
+    # The counters this batch bumped: the value in the context (zero if absent) plus the batch.
+    counters: Mapping[CounterKey, Usage]
 
     @property
     def credited_mg(self) -> int:
         return sum(a.credited_mg for a in self.accepted)
 
 
+class Window(IntEnum):
+    """The counters of an event, in the order ``counter_keys`` returns them."""
+
+    DAY = 0
+    MONTH = 1
+    LIFETIME = 2
+    MONTH_PER_INPUT = 3  # only for a per-input monthly cap
+
+
 def counter_keys(
     customer_ref: str, scenario: str, on: date, caps: Caps, inputs: Mapping[str, InputValue]
 ) -> tuple[CounterKey, ...]:
-    """The counters an event on business date ``on`` reads and bumps: day, month, lifetime
-    and, for a per-input monthly cap, the month for that input's value."""
-    windows = [f"day:{on.isoformat()}", f"month:{on:%Y-%m}", "lifetime"]
-    if caps.per_month_events_per_input is not None:
-        name = caps.per_month_events_per_input[0]
-        windows.append(f"month:{on:%Y-%m}:{name}={inputs.get(name)}")
-    return tuple(CounterKey(customer_ref, scenario, window) for window in windows)
+    """The counters an event on business date ``on`` bumps: day, month, lifetime and, for a
+    per-input monthly cap, the month for that input's value."""
+    day, month = day_and_month(on)
+    keys = (
+        CounterKey(customer_ref, scenario, day),
+        CounterKey(customer_ref, scenario, month),
+        CounterKey(customer_ref, scenario, "lifetime"),
+    )
+    if caps.per_month_events_per_input is None:
+        return keys
+    name = caps.per_month_events_per_input[0]
+    return (*keys, CounterKey(customer_ref, scenario, f"{month}:{name}={inputs.get(name)}"))
+
+
+def windows_read(caps: Caps) -> frozenset[Window]:
+    """The counters ``apply_caps`` reads for ``caps``. It only bumps the others, so a caller may
+    leave those out of ``PipelineContext.counters`` and store the batch's increments."""
+    read = {window for window, _, _ in _event_limits(caps)}
+    if caps.per_day_mg is not None:
+        read.add(Window.DAY)
+    return frozenset(read)
+
+
+@functools.lru_cache(maxsize=512)
+def day_and_month(on: date) -> tuple[str, str]:
+    """The day and month window names of a business date: 'day:2026-01-05', 'month:2026-01'
+    (cached: a batch has few dates and many events)."""
+    return f"day:{on.isoformat()}", f"month:{on:%Y-%m}"
 
 
 def validate(
@@ -155,23 +190,13 @@ def validate(
     """Schema, methodology in force on the event's Shanghai business date, and input ranges."""
     passed: list[Validated] = []
     rejected: list[Rejected] = []
+    version_on = _in_force_memo(methodologies)
     for event in events:
-        problem = _shape_problem(event)
-        if problem:
-            rejected.append(Rejected(event, Reason.MALFORMED, problem))
-            continue
-        on = business_date(event.occurred_at)
-        methodology = in_force(methodologies, event.scenario, on)
-        if methodology is None:
-            detail = f"no {event.scenario} methodology in force on {on.isoformat()}"
-            rejected.append(Rejected(event, Reason.NO_METHODOLOGY, detail))
-            continue
-        try:
-            values = check_inputs(methodology, event.inputs)
-        except MalformedInputs as exc:
-            rejected.append(Rejected(event, Reason.MALFORMED, exc.detail))
-            continue
-        passed.append(Validated(event, methodology, values, on))
+        outcome = _validate(event, version_on)
+        if isinstance(outcome, Validated):
+            passed.append(outcome)
+        else:
+            rejected.append(outcome)
     return passed, rejected
 
 
@@ -183,12 +208,7 @@ def dedupe(
     rejected: list[Rejected] = []
     new: set[EventKey] = set()
     for item in items:
-        key = item.event.key
-        if key in seen_keys or key in new:
-            rejected.append(Rejected(item.event, Reason.DUPLICATE, f"{key[0]}/{key[1]} seen"))
-        else:
-            new.add(key)
-            passed.append(item)
+        _sort(item, _duplicate(item, seen_keys, new), passed, rejected)
     return passed, rejected, frozenset(new)
 
 
@@ -199,16 +219,7 @@ def check_late(
     passed: list[Validated] = []
     rejected: list[Rejected] = []
     for item in items:
-        received = item.event.received_at or now
-        age = received - item.event.occurred_at
-        if age > settings.late_window:
-            detail = f"occurred {age} before receipt; the window is {settings.late_window}"
-            rejected.append(Rejected(item.event, Reason.LATE_EVENT, detail))
-        elif -age > settings.future_skew:
-            detail = f"occurred {-age} after receipt; the allowed skew is {settings.future_skew}"
-            rejected.append(Rejected(item.event, Reason.FUTURE_EVENT, detail))
-        else:
-            passed.append(item)
+        _sort(item, _untimely(item, now, settings), passed, rejected)
     return passed, rejected
 
 
@@ -219,25 +230,21 @@ def check_consent(
     passed: list[Validated] = []
     rejected: list[Rejected] = []
     for item in items:
-        event = item.event
-        intervals = consents.get((event.customer_ref, event.source, event.scenario), ())
-        if any(interval.covers(event.occurred_at) for interval in intervals):
-            passed.append(item)
-        else:
-            detail = f"no consent from {event.customer_ref} for {event.source}/{event.scenario}"
-            rejected.append(Rejected(event, Reason.UNCONSENTED, detail))
+        _sort(item, _unconsented(item, consents), passed, rejected)
     return passed, rejected
 
 
 def compute_reductions(items: Iterable[Validated]) -> tuple[list[Computed], list[Rejected]]:
-    """Apply each event's methodology version (chosen in ``validate``) to its inputs."""
+    """Apply each event's methodology version (chosen in ``validate``) to its inputs (checked in
+    ``validate``)."""
     passed: list[Computed] = []
     rejected: list[Rejected] = []
     for item in items:
-        try:
-            passed.append(Computed(item, compute(item.methodology, item.inputs)))
-        except MalformedInputs as exc:
-            rejected.append(Rejected(item.event, Reason.MALFORMED, exc.detail))
+        outcome = _compute(item)
+        if isinstance(outcome, Computed):
+            passed.append(outcome)
+        else:
+            rejected.append(outcome)
     return passed, rejected
 
 
@@ -249,47 +256,171 @@ def apply_caps(
     Event-count caps refuse the event outright; the grams-per-day cap credits only what remains
     of the day's allowance. Returns the new values of the counters that changed.
     """
-    usage = dict(counters)
-    touched: dict[CounterKey, Usage] = {}
+    capping = _Capping(counters)
     accepted: list[Accepted] = []
     rejected: list[Rejected] = []
     for item in items:
+        outcome = capping.credit(item)
+        if isinstance(outcome, Accepted):
+            accepted.append(outcome)
+        else:
+            rejected.append(outcome)
+    return accepted, rejected, capping.touched
+
+
+def run_pipeline(events: Iterable[RawEvent], context: PipelineContext) -> PipelineResult:
+    """All stages over one batch; never raises for a bad event.
+
+    Each event goes through every stage before the next one starts. The results are those of
+    running the stages one after another (each keeps batch order, and only dedupe and caps carry
+    state, from earlier events to later ones), and nothing of an event outlives its stages,
+    which keeps the garbage collector's work per batch small.
+    """
+    version_on = _in_force_memo(context.methodologies)
+    new_keys: set[EventKey] = set()
+    capping = _Capping(context.counters)
+    accepted: list[Accepted] = []
+    # Refusals per stage, reported in stage order.
+    invalid, duplicates, untimely, unconsented, failed, over_cap = [], [], [], [], [], []
+    for event in events:
+        item = _validate(event, version_on)
+        if isinstance(item, Rejected):
+            invalid.append(item)
+        elif duplicate := _duplicate(item, context.seen_keys, new_keys):
+            duplicates.append(duplicate)
+        elif late := _untimely(item, context.now, context.settings):
+            untimely.append(late)
+        elif refused := _unconsented(item, context.consents):
+            unconsented.append(refused)
+        elif isinstance(computed := _compute(item), Rejected):
+            failed.append(computed)
+        elif isinstance(credited := capping.credit(computed), Rejected):
+            over_cap.append(credited)
+        else:
+            accepted.append(credited)
+    return PipelineResult(
+        accepted=tuple(accepted),
+        rejected=tuple(invalid + duplicates + untimely + unconsented + failed + over_cap),
+        new_seen_keys=frozenset(new_keys),
+        counters=capping.touched,
+    )
+
+
+# -- one event through one stage ---------------------------------------------------------------
+
+
+def _validate(
+    event: RawEvent, version_on: Callable[[str, date], Methodology | None]
+) -> Validated | Rejected:
+    problem = _shape_problem(event)
+    if problem:
+        return Rejected(event, Reason.MALFORMED, problem)
+    on = business_date(event.occurred_at)
+    methodology = version_on(event.scenario, on)
+    if methodology is None:
+        detail = f"no {event.scenario} methodology in force on {on.isoformat()}"
+        return Rejected(event, Reason.NO_METHODOLOGY, detail)
+    try:
+        values = check_inputs(methodology, event.inputs)
+    except MalformedInputs as exc:
+        return Rejected(event, Reason.MALFORMED, exc.detail)
+    return Validated(event, methodology, values, on)
+
+
+def _in_force_memo(
+    methodologies: Sequence[Methodology],
+) -> Callable[[str, date], Methodology | None]:
+    """``in_force`` remembered per (scenario, business date) for one batch."""
+    memo: dict[tuple[str, date], Methodology | None] = {}
+
+    def version_on(scenario: str, on: date) -> Methodology | None:
+        key = (scenario, on)
+        if key not in memo:
+            memo[key] = in_force(methodologies, scenario, on)
+        return memo[key]
+
+    return version_on
+
+
+def _duplicate(
+    item: Validated, seen_keys: frozenset[EventKey], new: set[EventKey]
+) -> Rejected | None:
+    """Refused when seen before or earlier in the batch; else the key joins ``new``."""
+    key = item.event.key
+    if key in seen_keys or key in new:
+        return Rejected(item.event, Reason.DUPLICATE, f"{key[0]}/{key[1]} seen")
+    new.add(key)
+    return None
+
+
+def _untimely(item: Validated, now: datetime, settings: PipelineSettings) -> Rejected | None:
+    received = item.event.received_at or now
+    age = received - item.event.occurred_at
+    if age > settings.late_window:
+        detail = f"occurred {age} before receipt; the window is {settings.late_window}"
+        return Rejected(item.event, Reason.LATE_EVENT, detail)
+    if -age > settings.future_skew:
+        detail = f"occurred {-age} after receipt; the allowed skew is {settings.future_skew}"
+        return Rejected(item.event, Reason.FUTURE_EVENT, detail)
+    return None
+
+
+def _unconsented(
+    item: Validated, consents: Mapping[ConsentKey, Sequence[ConsentInterval]]
+) -> Rejected | None:
+    event = item.event
+    intervals = consents.get((event.customer_ref, event.source, event.scenario), ())
+    if any(interval.covers(event.occurred_at) for interval in intervals):
+        return None
+    detail = f"no consent from {event.customer_ref} for {event.source}/{event.scenario}"
+    return Rejected(event, Reason.UNCONSENTED, detail)
+
+
+def _compute(item: Validated) -> Computed | Rejected:
+    try:
+        return Computed(item, compute_checked(item.methodology, item.inputs))
+    except MalformedInputs as exc:
+        return Rejected(item.event, Reason.MALFORMED, exc.detail)
+
+
+class _Capping:
+    """The usage counters while a batch is credited: ``touched`` holds the new values."""
+
+    def __init__(self, counters: Mapping[CounterKey, Usage]) -> None:
+        self.usage = dict(counters)
+        self.touched: dict[CounterKey, Usage] = {}
+
+    def credit(self, item: Computed) -> Accepted | Rejected:
         validated, computation = item.validated, item.computation
         event, caps = validated.event, validated.methodology.caps
         keys = counter_keys(
             event.customer_ref, event.scenario, validated.business_date, caps, validated.inputs
         )
-        current = [usage.get(key, Usage()) for key in keys]
+        current = [self.usage.get(key, _UNUSED) for key in keys]
         problem = _event_cap_problem(caps, current)
         credit = computation.co2e_mg
         if problem is None and caps.per_day_mg is not None:
-            room = caps.per_day_mg - current[0].co2e_mg
+            room = caps.per_day_mg - current[Window.DAY].co2e_mg
             problem = None if room > 0 else f"daily cap of {caps.per_day_mg} mg reached"
             credit = min(credit, room)
         if problem is not None:
-            rejected.append(Rejected(event, Reason.OVER_CAP, problem))
-            continue
+            return Rejected(event, Reason.OVER_CAP, problem)
         for key, old in zip(keys, current, strict=True):
-            usage[key] = touched[key] = Usage(old.events + 1, old.co2e_mg + credit)
+            self.usage[key] = self.touched[key] = Usage(old.events + 1, old.co2e_mg + credit)
         capped = credit < computation.co2e_mg
-        accepted.append(Accepted(event, validated.business_date, computation, credit, capped))
-    return accepted, rejected, touched
+        return Accepted(event, validated.business_date, computation, credit, capped)
 
 
-def run_pipeline(events: Iterable[RawEvent], context: PipelineContext) -> PipelineResult:
-    """All stages over one batch; never raises for a bad event."""
-    validated, rejected = validate(events, context.methodologies)
-    fresh, duplicates, new_keys = dedupe(validated, context.seen_keys)
-    timely, late = check_late(fresh, context.now, context.settings)
-    consented, unconsented = check_consent(timely, context.consents)
-    computed, failed = compute_reductions(consented)
-    accepted, over_cap, counters = apply_caps(computed, context.counters)
-    return PipelineResult(
-        accepted=tuple(accepted),
-        rejected=tuple(rejected + duplicates + late + unconsented + failed + over_cap),
-        new_seen_keys=new_keys,
-        counters=counters,
-    )
+_UNUSED = Usage()
+
+
+def _sort(
+    item: Validated, refusal: Rejected | None, passed: list[Validated], rejected: list[Rejected]
+) -> None:
+    if refusal is None:
+        passed.append(item)
+    else:
+        rejected.append(refusal)
 
 
 def _shape_problem(event: object) -> str | None:
@@ -312,15 +443,21 @@ def _shape_problem(event: object) -> str | None:
 
 def _event_cap_problem(caps: Caps, current: Sequence[Usage]) -> str | None:
     """``current`` is ordered as ``counter_keys`` returns: day, month, lifetime, month-per-input."""
-    limits: list[tuple[int | None, Usage, str]] = [
-        (caps.per_day_events, current[0], "per-day"),
-        (caps.per_month_events, current[1], "per-month"),
-        (caps.lifetime_events, current[2], "lifetime"),
+    for window, limit, label in _event_limits(caps):
+        if current[window].events >= limit:
+            return f"{label} cap of {limit} events reached"
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _event_limits(caps: Caps) -> tuple[tuple[Window, int, str], ...]:
+    """The event-count limits of ``caps`` as (counter, limit, label), in checking order."""
+    limits = [
+        (Window.DAY, caps.per_day_events, "per-day"),
+        (Window.MONTH, caps.per_month_events, "per-month"),
+        (Window.LIFETIME, caps.lifetime_events, "lifetime"),
     ]
     if caps.per_month_events_per_input is not None:
         name, per_input = caps.per_month_events_per_input
-        limits.append((per_input, current[3], f"per-month per-{name}"))
-    for limit, used, label in limits:
-        if limit is not None and used.events >= limit:
-            return f"{label} cap of {limit} events reached"
-    return None
+        limits.append((Window.MONTH_PER_INPUT, per_input, f"per-month per-{name}"))
+    return tuple((window, limit, label) for window, limit, label in limits if limit is not None)

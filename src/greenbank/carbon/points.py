@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
+from functools import cached_property
 from itertools import pairwise
 
 from greenbank.carbon.methodology import Status
@@ -39,7 +40,7 @@ class Level:
     name: str
     min_kg: Decimal  # lifetime reduction needed to reach the level
 
-    @property
+    @cached_property
     def min_mg(self) -> int:
         return int(self.min_kg * MG_PER_KG)
 
@@ -73,14 +74,22 @@ def check_levels(levels: Sequence[Level]) -> list[str]:
 
 def level_for(lifetime_mg: int, levels: Sequence[Level] = DEFAULT_LEVELS) -> LevelStatus:
     """The level a lifetime reduction has reached, and how far the next one is."""
-    problems = check_levels(levels)
-    if problems:
-        raise PointsRuleInvalid("; ".join(problems))
+    if levels is not DEFAULT_LEVELS:  # the default table is checked once, at import
+        _require_valid(levels)
     reached = [index for index, level in enumerate(levels) if lifetime_mg >= level.min_mg]
     index = reached[-1] if reached else 0
     following = levels[index + 1] if index + 1 < len(levels) else None
     to_next = max(0, following.min_mg - lifetime_mg) if following else 0
     return LevelStatus(levels[index], following, to_next)
+
+
+def _require_valid(levels: Sequence[Level]) -> None:
+    problems = check_levels(levels)
+    if problems:
+        raise PointsRuleInvalid("; ".join(problems))
+
+
+_require_valid(DEFAULT_LEVELS)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,15 @@ from greenbank.carbon.pipeline import (
     ConsentInterval,
     PipelineContext,
     PipelineResult,
+    PipelineSettings,
     RawEvent,
+    apply_caps,
+    check_consent,
+    check_late,
+    compute_reductions,
+    dedupe,
     run_pipeline,
+    validate,
 )
 from greenbank.carbon.points import award_points
 
@@ -121,6 +128,42 @@ def test_a_replayed_batch_credits_nothing_new(events: list[RawEvent]) -> None:
     assert again.accepted == () and again.credited_mg == 0
     assert {r.reason.value for r in again.rejected} <= {"duplicate"}
     assert again.new_seen_keys == frozenset() and again.counters == {}
+
+
+@st.composite
+def any_events(draw: st.DrawFn) -> RawEvent:
+    """Events for every stage's refusal: bad inputs, unknown scenarios, late or future times,
+    customers without consent (only c1 has one), repeated keys."""
+    event = draw(raw_events())
+    scenario = draw(st.sampled_from([event.scenario, event.scenario, "teleport"]))
+    inputs = draw(st.sampled_from([event.inputs, event.inputs, {"distance_km": -1}]))
+    shift = timedelta(minutes=draw(st.integers(-30, 9 * 24 * 60)))
+    return RawEvent(
+        event.source, event.source_event_id, event.customer_ref, scenario, NOW - shift, inputs
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(any_events(), max_size=40), st.sampled_from([frozenset(), {("partner", "e1")}]))
+def test_run_pipeline_gives_what_the_stages_give_one_after_another(
+    events: list[RawEvent], seen: frozenset[tuple[str, str]]
+) -> None:
+    consents = {("c1", "partner", s): (ConsentInterval(GRANTED),) for s in SCENARIO_INPUTS}
+    context = PipelineContext(
+        now=NOW, methodologies=METHODOLOGIES, consents=consents, seen_keys=frozenset(seen)
+    )
+    validated, invalid = validate(events, METHODOLOGIES)
+    fresh, duplicates, new_keys = dedupe(validated, frozenset(seen))
+    timely, untimely = check_late(fresh, NOW, PipelineSettings())
+    consented, unconsented = check_consent(timely, consents)
+    computed, failed = compute_reductions(consented)
+    accepted, over_cap, counters = apply_caps(computed, {})
+    result = run_pipeline(events, context)
+    assert result.accepted == tuple(accepted)
+    assert result.rejected == tuple(
+        invalid + duplicates + untimely + unconsented + failed + over_cap
+    )
+    assert (result.new_seen_keys, result.counters) == (new_keys, counters)
 
 
 @given(st.lists(st.integers(0, 10**9), max_size=50), st.integers(1, 10**6))
