@@ -3,10 +3,14 @@ outcome written back in the same transaction.
 
 Order inside the transaction: lock the carbon-account rows of the batch's customers (sorted, so
 two batches never deadlock; ``FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), then
-read seen keys, consents and cap counters, run ``run_pipeline``, bulk-insert events, ledger
-entries and rejections, and publish one ``carbon.credited`` per credited customer. Because the
-counters are read under the lock, two concurrent batches for one customer cannot both spend the
-same cap.
+read seen keys, consents and the cap counters the caps read, run ``run_pipeline``, bulk-insert
+events, ledger entries and rejections, add the batch to the counters, write each account once,
+and publish one ``carbon.credited`` per credited customer. Because the counters are read under
+the lock, two concurrent batches for one customer cannot both spend the same cap.
+
+Everything is set-based: each read is one query for the whole batch (the keys go as one
+parameter, ``db.among``) and each write one executemany or statement, so a batch costs the same
+dozen round trips whatever its size.
 
 Idempotency: ``(source, source_event_id)`` is UNIQUE on ``carbon_events``. Sending an event again
 returns ``duplicate`` carrying the first answer (``first``), and credits nothing.
@@ -23,7 +27,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from greenbank.bus import publish
+from greenbank.bus.outbox import Outgoing, publish_many
 from greenbank.carbon.catalog import load_catalog
 from greenbank.carbon.events import CarbonCredited
 from greenbank.carbon.ingest_rows import (
@@ -33,6 +37,7 @@ from greenbank.carbon.ingest_rows import (
     fingerprint,
     rejection_row,
 )
+from greenbank.carbon.methodology import Methodology
 from greenbank.carbon.models import (
     ACCEPTED,
     CONSENTS,
@@ -51,19 +56,22 @@ from greenbank.carbon.pipeline import (
     Reason,
     Rejected,
     Usage,
+    Window,
+    day_and_month,
     run_pipeline,
+    windows_read,
 )
 from greenbank.carbon.points import level_for
 from greenbank.carbon.store import (
     AccountTotals,
-    chunks,
     insert_rows,
     lock_accounts,
+    plan_for_actual_values,
     save_accounts,
     save_counters,
 )
 from greenbank.clock import Clock, business_date
-from greenbank.db import UowFactory, run_with_retry
+from greenbank.db import UowFactory, among, run_with_retry
 from greenbank.ids import new_id
 
 BANK_SOURCE = "bank"  # the bank's own channels; partners use their partner id
@@ -132,34 +140,37 @@ def ingest_in_session(
 ) -> list[IngestResult]:
     """The same, inside the caller's transaction (bus consumers); the caller commits."""
     now = clock.now()
+    plan_for_actual_values(session)
     items = list(events)
     keys = [event_key(event) for event in items]
-    customers = sorted({e.customer_ref for e, k in zip(items, keys, strict=True) if k})
-    accounts = lock_accounts(session, customers)
+    accounts = lock_accounts(
+        session, {e.customer_ref for e, k in zip(items, keys, strict=True) if k}
+    )
     known = _known(session, [k for k in keys if k])
     results: dict[int, IngestResult] = {}
     rejection_rows: list[dict[str, Any]] = []
     fresh: list[RawEvent] = []
+    keyed: list[RawEvent] = []  # fresh, well-formed enough to read context for, account open
     positions: dict[int, list[int]] = defaultdict(list)
     seen: set[EventKey] = set()
     for index, (event, key) in enumerate(zip(items, keys, strict=True)):
         first = known.get(key) if key else None
         if key and first is not None and first[0] == fingerprint(event):
-            results[index] = _replay(index, key, first[1])
-            rejection_rows.append(
-                rejection_row(event, Reason.DUPLICATE, results[index].detail or "", now)
-            )
+            results[index] = replay = _replay(index, key, first[1])
+            rejection_rows.append(rejection_row(event, Reason.DUPLICATE, replay.detail or "", now))
             continue
         if key and first is not None:
             seen.add(key)
         fresh.append(event)
         positions[id(event)].append(index)
+        if key and event.customer_ref in accounts:
+            keyed.append(event)
     catalog = load_catalog(session)
     context = PipelineContext(
         now=now,
         methodologies=catalog.methodologies,
-        consents=_consents(session, fresh, accounts),
-        counters=_counters(session, fresh, accounts),
+        consents=_consents(session, keyed),
+        counters=_counters(session, keyed, catalog.methodologies),
         seen_keys=frozenset(seen),
         settings=settings or PipelineSettings(),
     )
@@ -168,19 +179,18 @@ def ingest_in_session(
     entry_rows: list[dict[str, Any]] = []
     credited: dict[str, int] = defaultdict(int)
     for accepted in outcome.accepted:
-        index = positions[id(accepted.event)].pop(0)
+        event = accepted.event
+        index = positions[id(event)].pop(0)
         event_id, entry_id = new_id(), new_id()
-        points = accounts[accepted.event.customer_ref].add(accepted.credited_mg)
-        credited[accepted.event.customer_ref] += accepted.credited_mg
-        event_rows.append(event_row(event_id, accepted.event, now, accepted, None))
-        row_id = catalog.row_ids[
-            (accepted.event.scenario, accepted.computation.methodology_version)
-        ]
+        points = accounts[event.customer_ref].add(accepted.credited_mg)
+        credited[event.customer_ref] += accepted.credited_mg
+        event_rows.append(event_row(event_id, event, now, accepted, None))
+        row_id = catalog.row_ids[(event.scenario, accepted.computation.methodology_version)]
         entry_rows.append(entry_row(entry_id, event_id, row_id, accepted, points, now))
         results[index] = IngestResult(
             index=index,
-            source=accepted.event.source,
-            source_event_id=accepted.event.source_event_id,
+            source=event.source,
+            source_event_id=event.source_event_id,
             outcome=ACCEPTED,
             event_id=event_id,
             entry_id=entry_id,
@@ -196,7 +206,7 @@ def ingest_in_session(
             stored_id = new_id()
             event_rows.append(event_row(stored_id, rejected.event, now, None, rejected))
         rejection_rows.append(rejection_row(rejected.event, rejected.reason, rejected.detail, now))
-        key = event_key(rejected.event)
+        key = keys[index]
         earlier = known.get(key) if key and rejected.reason is Reason.DUPLICATE else None
         results[index] = _rejected_result(
             index, rejected, stored_id, earlier[1] if earlier else None
@@ -215,8 +225,9 @@ def _announce(
     accounts: Mapping[str, AccountTotals],
 ) -> None:
     """One ``carbon.credited`` per customer the batch credited, published while the accounts are
-    still locked (per-customer order on the bus)."""
+    still locked (per-customer order on the bus), in one ``publish_many``."""
     now = clock.now()
+    outgoing = []
     for customer in sorted(c for c, mg in credited.items() if mg > 0):
         lifetime = accounts[customer].lifetime_mg
         event = CarbonCredited(
@@ -226,94 +237,95 @@ def _announce(
             level=level_for(max(0, lifetime)).level.code,
             occurred_at=now,
         )
-        publish(session, event, aggregate_type="carbon_account", aggregate_id=customer, clock=clock)
+        outgoing.append(Outgoing(event, "carbon_account", customer))
+    publish_many(session, outgoing, clock=clock)
 
 
 # -- reading the context ---------------------------------------------------------------------
 
 
 def _known(session: Session, keys: Iterable[EventKey]) -> dict[EventKey, tuple[str, FirstAnswer]]:
-    by_source: dict[str, list[str]] = defaultdict(list)
-    for source, source_event_id in set(keys):
-        by_source[source].append(source_event_id)
+    """The stored answer of each key seen before: one query per source (usually one a batch)."""
+    by_source: dict[str, set[str]] = defaultdict(set)
+    for source, source_event_id in keys:
+        by_source[source].add(source_event_id)
     table = EVENTS
     known: dict[EventKey, tuple[str, FirstAnswer]] = {}
     for source, ids in by_source.items():
-        for part in chunks(ids):
-            query = select(
-                table.c.source_event_id,
-                table.c.fingerprint,
-                table.c.id,
-                table.c.status,
-                table.c.reason,
-                table.c.credited_mg,
-            ).where(table.c.source == source, table.c.source_event_id.in_(part))
-            for sid, fp, event_id, status, reason, credited in session.execute(query):
-                known[(source, sid)] = (fp, FirstAnswer(event_id, status, reason, credited))
+        query = select(
+            table.c.source_event_id,
+            table.c.fingerprint,
+            table.c.id,
+            table.c.status,
+            table.c.reason,
+            table.c.credited_mg,
+        ).where(table.c.source == source, among(session, table.c.source_event_id, ids))
+        for sid, fp, event_id, status, reason, credited in session.execute(query):
+            known[(source, sid)] = (fp, FirstAnswer(event_id, status, reason, credited))
     return known
 
 
 def _consents(
-    session: Session, events: Sequence[RawEvent], accounts: Mapping[str, AccountTotals]
+    session: Session, events: Sequence[RawEvent]
 ) -> dict[ConsentKey, list[ConsentInterval]]:
-    """The consent intervals for the (customer, source, scenario) triples of the batch."""
-    wanted = {
-        (e.customer_ref, e.source, e.scenario)
-        for e in events
-        if event_key(e) is not None and e.customer_ref in accounts
-    }
-    customers = sorted({c for c, _, _ in wanted})
-    sources, scenarios = {s for _, s, _ in wanted}, {s for _, _, s in wanted}
+    """The consent intervals for the (customer, source, scenario) triples of ``events``."""
     consents: dict[ConsentKey, list[ConsentInterval]] = defaultdict(list)
+    if not events:
+        return consents
+    wanted = {(e.customer_ref, e.source, e.scenario) for e in events}
     table = CONSENTS
-    for part in chunks(customers):
-        query = select(
-            table.c.customer_id,
-            table.c.source,
-            table.c.scenario,
-            table.c.granted_at,
-            table.c.revoked_at,
-        ).where(
-            table.c.customer_id.in_(part),
-            table.c.source.in_(sources),
-            table.c.scenario.in_(scenarios),
-        )
-        for customer, source, scenario, granted, revoked in session.execute(query):
-            consents[(customer, source, scenario)].append(ConsentInterval(granted, revoked))
+    query = select(
+        table.c.customer_id,
+        table.c.source,
+        table.c.scenario,
+        table.c.granted_at,
+        table.c.revoked_at,
+    ).where(
+        among(session, table.c.customer_id, {c for c, _, _ in wanted}),
+        table.c.source.in_({s for _, s, _ in wanted}),
+        table.c.scenario.in_({s for _, _, s in wanted}),
+    )
+    for customer, source, scenario, granted, revoked in session.execute(query):
+        consents[(customer, source, scenario)].append(ConsentInterval(granted, revoked))
     return consents
 
 
 def _counters(
-    session: Session, events: Sequence[RawEvent], accounts: Mapping[str, AccountTotals]
+    session: Session, events: Sequence[RawEvent], methodologies: Sequence[Methodology]
 ) -> dict[CounterKey, Usage]:
-    """The counters the batch may read: its customers' day, month and lifetime windows."""
-    customers: set[str] = set()
-    periods = {"lifetime"}
-    months: set[str] = set()
-    for event in events:
-        if event_key(event) is None or event.customer_ref not in accounts:
-            continue
-        customers.add(event.customer_ref)
-        day = business_date(event.occurred_at)
-        periods.add(f"day:{day.isoformat()}")
-        months.add(f"month:{day:%Y-%m}")
-    if not customers:
+    """The stored counters the caps of ``events`` read (``windows_read``), for their customers,
+    scenarios and days. The other counters are only bumped: ``save_counters`` adds to them."""
+    in_batch = {event.scenario for event in events}
+    scenarios: set[str] = set()
+    read: set[Window] = set()
+    for methodology in methodologies:
+        if methodology.scenario in in_batch:
+            scenarios.add(methodology.scenario)
+            read |= windows_read(methodology.caps)
+    if not read:
         return {}
+    periods = {"lifetime"} if Window.LIFETIME in read else set()
+    patterns = set()  # the months' per-input windows
+    for day in {business_date(event.occurred_at) for event in events}:
+        day_window, month_window = day_and_month(day)
+        if Window.DAY in read:
+            periods.add(day_window)
+        if Window.MONTH in read:
+            periods.add(month_window)
+        if Window.MONTH_PER_INPUT in read:
+            patterns.add(f"{month_window}:%")
     table = COUNTERS
-    found: dict[CounterKey, Usage] = {}
-    for part in chunks(sorted(customers)):
-        query = select(
-            table.c.customer_id, table.c.scenario, table.c.period, table.c.events, table.c.co2e_mg
-        ).where(table.c.customer_id.in_(part))
-        query = query.where(
-            or_(
-                table.c.period.in_(sorted(periods | months)),
-                *(table.c.period.like(f"{month}:%") for month in sorted(months)),
-            )
-        )
-        for customer, scenario, period, count, mg in session.execute(query):
-            found[CounterKey(customer, scenario, period)] = Usage(count, mg)
-    return found
+    query = select(
+        table.c.customer_id, table.c.scenario, table.c.period, table.c.events, table.c.co2e_mg
+    ).where(
+        among(session, table.c.customer_id, {event.customer_ref for event in events}),
+        table.c.scenario.in_(scenarios),
+        or_(table.c.period.in_(periods), *(table.c.period.like(p) for p in sorted(patterns))),
+    )
+    return {
+        CounterKey(customer, scenario, period): Usage(count, mg)
+        for customer, scenario, period, count, mg in session.execute(query)
+    }
 
 
 def _replay(index: int, key: EventKey, first: FirstAnswer) -> IngestResult:

@@ -19,13 +19,14 @@ from greenbank.carbon.models import ACCEPTED, CREDIT, REJECTED
 from greenbank.carbon.pipeline import MAX_ID_CHARS, Accepted, EventKey, RawEvent, Reason, Rejected
 from greenbank.ids import new_id
 
+# json.dumps(..., sort_keys=True, separators=(",", ":")), with the encoder built once.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
 
 def fingerprint(event: RawEvent) -> str:
     """What must match for a resent key to count as the same event."""
-    body = json.dumps(
-        [event.customer_ref, event.scenario, event.occurred_at.isoformat(), json_inputs(event)],
-        sort_keys=True,
-        separators=(",", ":"),
+    body = _CANONICAL_JSON.encode(
+        [event.customer_ref, event.scenario, event.occurred_at.isoformat(), json_inputs(event)]
     )
     return hashlib.sha256(body.encode()).hexdigest()
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from carbon_db_support import event, open_with
 from sqlalchemy import func, select
 
 from greenbank.bootstrap import Container
 from greenbank.carbon.ingest import ingest_events
+from greenbank.carbon.ingest_rows import fingerprint
 from greenbank.carbon.models import CarbonAccount, Counter, Entry, EventRow, Rejection
 
 
@@ -117,6 +118,15 @@ def test_same_key_with_different_content_is_a_duplicate_not_a_retry(carbon: Cont
     assert _credited(carbon, "c1") == 467_000
 
 
+def test_the_stored_fingerprint_of_an_event_never_changes() -> None:
+    # A retry is recognised by comparing with fingerprints stored by earlier releases.
+    at = datetime(2026, 1, 10, 2, 30, tzinfo=UTC)
+    metro = event("m1", "cust-1", "metro_trip", at, {"distance_km": "12.5"})
+    assert fingerprint(metro) == (
+        "1d29b5576d30ca60ebfa3f1b7a7fe1dca9085142b7e1cffb53d0d1a2c110a6c5"
+    )
+
+
 def test_revocation_stops_collection_from_then_on(carbon: Container) -> None:
     from greenbank.carbon import consent
 
@@ -146,6 +156,30 @@ def test_walking_grams_cap_credits_the_room_left_and_counters_persist(carbon: Co
     with carbon.uow() as uow:
         day = uow.session.get(Counter, ("c1", "walking", "day:2026-03-02"))
         assert day is not None and (day.events, day.co2e_mg) == (2, 296_000)
+
+
+def test_counters_add_up_across_batches_whether_a_cap_reads_them_or_not(
+    carbon: Container,
+) -> None:
+    # metro_trip's cap reads the day counter; month and lifetime are only added to.
+    open_with(carbon, "c1", scenarios=["metro_trip"])
+    now = carbon.clock.now()
+    _ingest(carbon, event("m1", "c1", "metro_trip", now, {"distance_km": 10}))
+    _ingest(
+        carbon,
+        event("m2", "c1", "metro_trip", now, {"distance_km": 20}),
+        event("m3", "c1", "metro_trip", now, {"distance_km": 30}),
+    )
+    with carbon.uow() as uow:
+        stored = {
+            c.period: (c.events, c.co2e_mg)
+            for c in uow.session.scalars(select(Counter).where(Counter.customer_id == "c1"))
+        }
+    assert stored == {
+        "day:2026-03-02": (3, 2_802_000),
+        "month:2026-03": (3, 2_802_000),
+        "lifetime": (3, 2_802_000),
+    }
 
 
 def test_events_of_customers_without_an_account_are_unconsented(carbon: Container) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from greenbank.bootstrap import Container
 from greenbank.carbon.ingest import ingest_events
-from greenbank.carbon.models import CarbonAccount, Entry
+from greenbank.carbon.models import CarbonAccount, Counter, Entry
 from greenbank.carbon.pipeline import RawEvent
 from greenbank.carbon.store import MG_PER_POINT
 from greenbank.clock import FixedClock
@@ -95,3 +95,19 @@ def test_ingestion_invariants(
             )
             assert account.lifetime_mg == ledger
             assert account.points_balance * MG_PER_POINT + account.carried_mg == ledger
+        # Every counter, read by a cap or only added to (month, lifetime), matches the ledger.
+        expected: dict[tuple[str, str, str], tuple[int, int]] = {}
+        for customer, scenario, day, count, mg in per_day:
+            for period in (f"day:{day.isoformat()}", f"month:{day:%Y-%m}", "lifetime"):
+                events, total = expected.get((customer, scenario, period), (0, 0))
+                expected[(customer, scenario, period)] = (events + count, total + mg)
+        stored = uow.session.execute(
+            select(
+                Counter.customer_id,
+                Counter.scenario,
+                Counter.period,
+                Counter.events,
+                Counter.co2e_mg,
+            ).where(Counter.customer_id.in_(customers))
+        )
+        assert {(c, s, p): (n, mg) for c, s, p, n, mg in stored} == expected
