@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -58,9 +58,8 @@ class NumberPolicy:
     max_open_per_person: int = 1
 
 
-def get_open_account(session: Session, customer_id: str) -> ClassIIAccount | None:
-    """The customer's Class II account that is not closed (the oldest, if a bank allows more)."""
-    query = (
+def _open_account_query(customer_id: str) -> Select[ClassIIAccount]:
+    return (
         select(ClassIIAccount)
         .where(
             ClassIIAccount.customer_id == customer_id,
@@ -69,11 +68,26 @@ def get_open_account(session: Session, customer_id: str) -> ClassIIAccount | Non
         .order_by(ClassIIAccount.opened_at, ClassIIAccount.id)
         .limit(1)
     )
-    return session.scalars(query).first()
+
+
+def get_open_account(session: Session, customer_id: str) -> ClassIIAccount | None:
+    """The customer's Class II account that is not closed (the oldest, if a bank allows more)."""
+    return session.scalars(_open_account_query(customer_id)).first()
 
 
 def require_open_account(session: Session, customer_id: str) -> ClassIIAccount:
     account = get_open_account(session, customer_id)
+    if account is None:
+        raise AccountNotFound("this customer has no open Class II account")
+    return account
+
+
+def lock_open_account(session: Session, customer_id: str) -> ClassIIAccount:
+    """``require_open_account`` and ``lock_account`` in one statement (find and row-lock)."""
+    query = (
+        _open_account_query(customer_id).with_for_update().execution_options(populate_existing=True)
+    )
+    account = session.scalars(query).first()
     if account is None:
         raise AccountNotFound("this customer has no open Class II account")
     return account

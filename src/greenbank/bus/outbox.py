@@ -102,17 +102,24 @@ def publish(
     aggregate_id: str,
     headers: Mapping[str, str] | None = None,
     clock: Clock | None = None,
+    new_aggregate: bool = False,
 ) -> str:
     """Add ``event`` to the outbox in the caller's transaction; returns the event id.
 
     ``headers`` carry tracing context (the request id is added automatically) and, for commands
-    that have one, the idempotency key.
+    that have one, the idempotency key. ``new_aggregate=True`` says the aggregate was created in
+    this transaction and this is its first event: sequence 1 without a look-up (were it not
+    so, the UNIQUE (aggregate, sequence) constraint would fail the commit).
     """
     outgoing = Outgoing(event, aggregate_type, aggregate_id, headers)  # checks the key
-    last = session.scalar(
-        select(func.coalesce(func.max(OutboxEvent.sequence), 0)).where(
-            OutboxEvent.aggregate_type == aggregate_type,
-            OutboxEvent.aggregate_id == aggregate_id,
+    last = (
+        0
+        if new_aggregate
+        else session.scalar(
+            select(func.coalesce(func.max(OutboxEvent.sequence), 0)).where(
+                OutboxEvent.aggregate_type == aggregate_type,
+                OutboxEvent.aggregate_id == aggregate_id,
+            )
         )
     )
     row = OutboxEvent(**_row(outgoing, int(last or 0) + 1, (clock or SystemClock()).now()))

@@ -104,7 +104,7 @@ def lock_class2_account(session: Session, customer_id: str, *, purpose: str) -> 
     (``"credit"``) is also allowed into a ``restricted`` one, whose money may still go out to
     the bound card. Frozen and closed accounts refuse both.
     """
-    account = accounts.lock_account(session, accounts.require_open_account(session, customer_id).id)
+    account = accounts.lock_open_account(session, customer_id)
     allowed = {AccountStatus.ACTIVE.value}
     if purpose == "credit":
         allowed.add(AccountStatus.RESTRICTED.value)
@@ -356,6 +356,7 @@ def _purchase(
         aggregate_id=holding_id,
         headers={"idempotency_key": key},
         clock=clock,
+        new_aggregate=True,
     )
     issue_receipt_for(
         session,

@@ -88,11 +88,11 @@ def open_account(
     inserted = conn.execute(
         insert_ignoring_conflicts(conn, ACCOUNTS)
         .values(id=account_id, status=AccountStatus.OPEN.value, created_at=clock.now(), **wanted)
-        .returning(ACCOUNTS.c.id)
+        .returning(*ACCOUNTS.c)
     ).first()
     if inserted is not None:
         conn.execute(BALANCES.insert().values(account_id=account_id, posted_fen=0, held_fen=0))
-        return get_account(session, code)
+        return AccountOut.model_validate(inserted, from_attributes=True)
     existing = get_account(session, code)
     if existing.model_dump(mode="json", include=set(wanted)) != wanted:
         raise AccountExists(f"account {code} exists with different attributes", account=code)

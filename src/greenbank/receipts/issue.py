@@ -116,6 +116,7 @@ def issue_receipt(
         aggregate_id=receipt.id,
         headers={"idempotency_key": f"{request.source_type}:{request.source_id}"},
         clock=clock,
+        new_aggregate=True,
     )
     return receipt
 
