@@ -14,6 +14,7 @@ from bus_support import (
     publish_one,
 )
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from greenbank.bootstrap import Container
 from greenbank.bus import service
@@ -179,3 +180,22 @@ def test_invalid_payload_is_a_dead_letter_naming_the_field(
     assert row.last_error is not None
     assert "bus_invalid_event_payload" in row.last_error
     assert "n: Input should be a valid integer" in row.last_error
+
+
+def test_a_new_aggregates_first_event_skips_the_look_up_and_a_wrong_claim_fails(
+    container: Container,
+) -> None:
+    with container.uow() as uow:
+        first = publish(
+            uow.session, ThingHappened(n=1), aggregate_type="thing", aggregate_id="new-1",
+            new_aggregate=True,
+        )  # fmt: skip
+        uow.commit()
+    assert outbox_row(container, first).sequence == 1
+    with pytest.raises(IntegrityError), container.uow() as uow:  # "new-1" already has events
+        publish(
+            uow.session, ThingHappened(n=2), aggregate_type="thing", aggregate_id="new-1",
+            new_aggregate=True,
+        )  # fmt: skip
+        uow.commit()
+    assert _count(container, OutboxEvent) == 1
