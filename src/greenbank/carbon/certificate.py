@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
 from cryptography import x509
-from reportlab.graphics import renderPDF
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
@@ -31,8 +30,16 @@ from greenbank.clock import SHANGHAI
 from greenbank.crypto import sm3
 from greenbank.receipts.pki import SealIdentity
 from greenbank.receipts.qr import draw_qr
-from greenbank.receipts.render import ACCENT, INK, LABEL_BG, MARGIN, RULE, register_font
-from greenbank.receipts.seal_image import seal_drawing
+from greenbank.receipts.render import (
+    ACCENT,
+    INK,
+    LABEL_BG,
+    MARGIN,
+    RULE,
+    draw_title,
+    register_font,
+)
+from greenbank.receipts.seal_image import draw_seal
 from greenbank.receipts.signing import DocumentKind, seal_pdf
 from greenbank.receipts.tsa import TimestampAuthority
 from greenbank.receipts.verify import VerificationResult, verify_receipt_pdf
@@ -126,23 +133,10 @@ def verify_certificate_pdf(
 
 def _header(canvas: Canvas, data: CertificateData, bank: str, font: str, top: float) -> float:
     width = A4[0]
-    canvas.setFillColor(ACCENT)
-    canvas.setFont(font, 15)
-    canvas.drawString(MARGIN, top - 15, bank)
-    canvas.setFont("Helvetica", 7.5)
-    canvas.drawString(MARGIN, top - 26, "CARBON REDUCTION CERTIFICATE")
-    canvas.setFillColor(INK)
-    title = canvas.beginText()
-    title.setTextRenderMode(2)  # fill + stroke: a bold look from the single regular face
-    title.setFont(font, 24)
-    title.setCharSpace(8)
-    label = "碳 减 排 证 书"
-    title.setTextOrigin((width - canvas.stringWidth(label, font, 24) - 32) / 2, top - 58)
-    title.textOut(label)
-    title.setCharSpace(0)  # the text state outlives the text object: reset what was changed
-    title.setTextRenderMode(0)
-    canvas.setLineWidth(0.5)
-    canvas.drawText(title)
+    draw_title(
+        canvas, bank=bank, caption="CARBON REDUCTION CERTIFICATE", label="碳 减 排 证 书",
+        font=font, top=top, size=24, spacing=8, baseline=58,
+    )  # fmt: skip
     canvas.setFont(font, 9.5)
     canvas.drawCentredString(width / 2, top - 76, "（绿色生活名片 · 个人碳账户累计减排量）")
     line_y = top - 100
@@ -255,7 +249,7 @@ def _footer(
     canvas.drawCentredString(seal_x + seal_size / 2, top - 10, f"出具单位：{bank}")
     day = data.issued_at.astimezone(SHANGHAI).strftime("%Y年%m月%d日")
     canvas.drawCentredString(seal_x + seal_size / 2, top - 26, day)
-    renderPDF.draw(seal_drawing(bank, font, seal_size), canvas, seal_x, top - 20 - seal_size)
+    draw_seal(canvas, bank, font, seal_size, seal_x, top - 20 - seal_size)
 
 
 def _shanghai(instant: datetime) -> str:

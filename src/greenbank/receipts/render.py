@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from reportlab.graphics import renderPDF
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -32,7 +31,7 @@ from reportlab.platypus import Paragraph, Table, TableStyle
 from greenbank.errors import ConfigurationError, ValidationFailed
 from greenbank.money import format_yuan, to_chinese_capitals
 from greenbank.receipts.qr import draw_qr
-from greenbank.receipts.seal_image import seal_drawing
+from greenbank.receipts.seal_image import draw_seal
 
 FONT_NAME = "GreenbankCJK"
 FONT_PACKAGE = "paperang_p2_fonts_cjk"
@@ -185,32 +184,52 @@ def render_receipt(data: ReceiptData, *, bank_name: str, verify_url: str) -> byt
     table.drawOn(canvas, MARGIN, table_bottom)
     _draw_footer(canvas, data, font, verify_url, table_bottom)
     seal_size = 118.0
-    seal = seal_drawing(bank_name, font, seal_size)
-    renderPDF.draw(seal, canvas, width - MARGIN - 20 - seal_size, table_bottom - seal_size / 2 + 8)
+    seal_x, seal_y = width - MARGIN - 20 - seal_size, table_bottom - seal_size / 2 + 8
+    draw_seal(canvas, bank_name, font, seal_size, seal_x, seal_y)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
 
 
-def _draw_header(canvas: Canvas, data: ReceiptData, bank: str, font: str, top: float) -> float:
-    width = A4[0]
+def draw_title(
+    canvas: Canvas,
+    *,
+    bank: str,
+    caption: str,
+    label: str,
+    font: str,
+    top: float,
+    size: float,
+    spacing: float,
+    baseline: float,
+) -> None:
+    """The head every sealed document of the bank shares: its name and an English caption at
+    the left, the spaced-out title centred ``baseline`` points below ``top``."""
     canvas.setFillColor(ACCENT)
     canvas.setFont(font, 15)
     canvas.drawString(MARGIN, top - 15, bank)
     canvas.setFont("Helvetica", 7.5)
-    canvas.drawString(MARGIN, top - 26, "ELECTRONIC RECEIPT SERVICE")
+    canvas.drawString(MARGIN, top - 26, caption)
     canvas.setFillColor(INK)
     title = canvas.beginText()
     title.setTextRenderMode(2)  # fill + stroke: a bold look from the single regular face
-    title.setFont(font, 22)
-    title.setCharSpace(6)
-    label = "电 子 回 单"
-    title.setTextOrigin((width - canvas.stringWidth(label, font, 22) - 24) / 2, top - 50)
+    title.setFont(font, size)
+    title.setCharSpace(spacing)
+    width = canvas.stringWidth(label, font, size) + 4 * spacing
+    title.setTextOrigin((A4[0] - width) / 2, top - baseline)
     title.textOut(label)
-    title.setCharSpace(0)
+    title.setCharSpace(0)  # the text state outlives the text object: reset what was changed
     title.setTextRenderMode(0)
     canvas.setLineWidth(0.5)
     canvas.drawText(title)
+
+
+def _draw_header(canvas: Canvas, data: ReceiptData, bank: str, font: str, top: float) -> float:
+    width = A4[0]
+    draw_title(
+        canvas, bank=bank, caption="ELECTRONIC RECEIPT SERVICE", label="电 子 回 单",
+        font=font, top=top, size=22, spacing=6, baseline=50,
+    )  # fmt: skip
     canvas.setFont(font, 9)
     canvas.drawCentredString(width / 2, top - 64, f"（{data.type.label}）")
     line_y = top - 86

@@ -10,10 +10,13 @@ for every receipt.
 from __future__ import annotations
 
 import math
+import threading
 from functools import lru_cache
 
+from reportlab.graphics import renderPDF
 from reportlab.graphics.shapes import Circle, Drawing, Group, Polygon, String
 from reportlab.lib.colors import Color
+from reportlab.pdfgen.canvas import Canvas
 
 SEAL_RED = Color(0.86, 0.08, 0.10, alpha=0.88)
 SEAL_PURPOSE = "电子回单专用章"
@@ -41,6 +44,21 @@ def arc_angles(count: int) -> list[float]:
     span = min(_ARC_MAX_DEGREES, _ARC_DEGREES_PER_CHAR * (count - 1))
     step = span / (count - 1)
     return [90.0 + span / 2 - i * step for i in range(count)]
+
+
+_drawing = threading.Lock()
+
+
+def draw_seal(
+    canvas: Canvas, bank_name: str, font_name: str, size: float, x: float, y: float
+) -> None:
+    """Draw the seal ``size`` points wide with its lower-left corner at (x, y).
+
+    The drawing is built once and cached, and reportlab's renderer annotates the shapes it
+    walks, so one thread draws it at a time (two receipts sealed at once broke it otherwise).
+    """
+    with _drawing:
+        renderPDF.draw(seal_drawing(bank_name, font_name, size), canvas, x, y)
 
 
 @lru_cache(maxsize=8)

@@ -11,14 +11,13 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from reportlab.graphics import renderPDF
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from greenbank.clock import SHANGHAI
 from greenbank.receipts.pki import SealIdentity
 from greenbank.receipts.render import ACCENT, MARGIN, RECEIPT_KEYWORD, register_font
-from greenbank.receipts.seal_image import seal_drawing
+from greenbank.receipts.seal_image import draw_seal
 from greenbank.receipts.signing import seal_pdf
 
 
@@ -69,7 +68,7 @@ def render_certificate(data: CertificateData, *, bank_name: str) -> bytes:
     canvas.setFont(font, 12)
     canvas.drawRightString(width - MARGIN - 30, y - 20, bank_name)
     size = 118.0
-    renderPDF.draw(seal_drawing(bank_name, font, size), canvas, width - MARGIN - 40 - size, y - 90)
+    draw_seal(canvas, bank_name, font, size, width - MARGIN - 40 - size, y - 90)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

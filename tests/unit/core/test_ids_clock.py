@@ -1,3 +1,4 @@
+import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,6 +18,28 @@ def test_uuid7_sorts_by_time() -> None:
     ids = [str(uuid7(now_ms=ms)) for ms in (1_000, 2_000, 3_000_000_000_000)]
     assert ids == sorted(ids)
     assert len({new_id() for _ in range(1000)}) == 1000
+
+
+def test_new_ids_increase_strictly_within_a_millisecond() -> None:
+    """Rows made in one millisecond still sort in the order they were made."""
+    ids = [new_id() for _ in range(20_000)]  # far more than one a millisecond
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(uuid.UUID(i).version == 7 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
+
+
+def test_new_ids_from_threads_are_unique_and_each_threads_increase() -> None:
+    made: list[list[str]] = [[] for _ in range(4)]
+
+    def make(i: int) -> None:
+        made[i] = [new_id() for _ in range(5_000)]
+
+    threads = [threading.Thread(target=make, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(ids == sorted(ids) for ids in made)
+    assert len({i for ids in made for i in ids}) == 20_000
 
 
 def test_new_id_is_the_text_of_a_uuid7() -> None:
