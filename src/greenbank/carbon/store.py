@@ -1,8 +1,10 @@
-"""Set-based writes shared by ingestion and re-computation: account locks and totals.
+"""Set-based reads and writes of ingestion and re-computation: account locks and totals,
+counters, and the rows of a batch.
 
 Both lock the carbon-account rows of the customers they touch, in customer order (so they never
-deadlock with each other), change the totals in memory, and write them back with one
-executemany UPDATE.
+deadlock with each other), change the totals in memory, and write each changed account once.
+Counter and account writes go straight to the driver as plain values (``_write_rows``): an
+executemany on SQLite, one statement over ``unnest`` arrays on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -57,8 +59,7 @@ def plan_for_actual_values(session: Session) -> None:
     psycopg prepares a statement on the server after a few executions, and PostgreSQL may then
     keep a generic plan chosen while the table was small: a sequential scan that slows down as
     the table grows (the batch look-up of seen keys went from 3 ms to 300 ms over 20,000 events
-    on a fresh database). A batch's statements have long IN lists, so planning them each time
-    costs little.
+    on a fresh database). A batch runs a dozen statements, so planning each one costs little.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
