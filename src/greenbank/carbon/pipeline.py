@@ -3,6 +3,7 @@
 Each stage takes the survivors of the previous one and returns ``(passed, rejected)``; a bad event
 becomes a ``Rejected`` with a reason code and never stops the batch. ``run_pipeline`` composes
 the stages: validate -> dedupe -> check_late -> check_consent -> compute_reductions -> apply_caps.
+The values they pass along are in ``pipeline_types`` (re-exported here).
 Counters and seen keys are threaded through the batch, so two events in one batch respect caps
 and idempotency together; the service persists what the result says changed.
 """
@@ -11,135 +12,29 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from enum import IntEnum, StrEnum
-from typing import NamedTuple
+from datetime import date, datetime
+from enum import IntEnum
 
-from greenbank.carbon.domain import Computation, InputValue, check_inputs, compute_checked
+from greenbank.carbon.domain import InputValue, check_inputs, compute_checked
 from greenbank.carbon.methodology import Caps, MalformedInputs, Methodology, in_force
+from greenbank.carbon.pipeline_types import (
+    MAX_ID_CHARS,
+    Accepted,
+    Computed,
+    ConsentInterval,
+    ConsentKey,
+    CounterKey,
+    EventKey,
+    PipelineContext,
+    PipelineResult,
+    PipelineSettings,
+    RawEvent,
+    Reason,
+    Rejected,
+    Usage,
+    Validated,
+)
 from greenbank.clock import business_date
-
-MAX_ID_CHARS = 128
-EventKey = tuple[str, str]  # (source, source_event_id)
-ConsentKey = tuple[str, str, str]  # (customer_ref, source, scenario)
-
-
-class Reason(StrEnum):
-    MALFORMED = "malformed"
-    DUPLICATE = "duplicate"
-    UNCONSENTED = "unconsented"
-    LATE_EVENT = "late_event"
-    FUTURE_EVENT = "future_event"
-    OVER_CAP = "over_cap"
-    NO_METHODOLOGY = "no_methodology"
-
-
-@dataclass(frozen=True)
-class RawEvent:
-    """A behaviour event as a channel or partner reported it."""
-
-    source: str
-    source_event_id: str
-    customer_ref: str
-    scenario: str
-    occurred_at: datetime  # timezone-aware
-    inputs: Mapping[str, object] = field(default_factory=dict)
-    received_at: datetime | None = None  # defaults to the pipeline's ``now``
-
-    @property
-    def key(self) -> EventKey:
-        return (self.source, self.source_event_id)
-
-
-@dataclass(frozen=True)
-class Rejected:
-    event: RawEvent
-    reason: Reason
-    detail: str
-
-
-@dataclass(frozen=True)
-class Validated:
-    """A well-formed event with the methodology version in force on its business date."""
-
-    event: RawEvent
-    methodology: Methodology
-    inputs: Mapping[str, InputValue]
-    business_date: date
-
-
-@dataclass(frozen=True)
-class Computed:
-    validated: Validated
-    computation: Computation
-
-
-@dataclass(frozen=True)
-class Accepted:
-    event: RawEvent
-    business_date: date
-    computation: Computation
-    credited_mg: int  # <= computation.co2e_mg; less when a grams cap cut it
-    capped: bool
-
-
-# Context and counter values are named tuples: a batch holds thousands of them, tuples hash in
-# C, and a tuple of plain values drops out of the garbage collector's lists (a dataclass
-# instance stays in them, and full collections were a quarter of a batch's time).
-
-
-class ConsentInterval(NamedTuple):
-    """Consent for one (customer, source, scenario), from grant until revocation (exclusive)."""
-
-    granted_at: datetime
-    revoked_at: datetime | None = None
-
-    def covers(self, instant: datetime) -> bool:
-        return self.granted_at <= instant and (self.revoked_at is None or instant < self.revoked_at)
-
-
-class CounterKey(NamedTuple):
-    """One usage counter: ``window`` is 'day:2026-01-05', 'month:2026-01',
-    'month:2026-01:utility=gas' or 'lifetime'."""
-
-    customer_ref: str
-    scenario: str
-    window: str
-
-
-class Usage(NamedTuple):
-    events: int = 0
-    co2e_mg: int = 0
-
-
-@dataclass(frozen=True)
-class PipelineSettings:
-    late_window: timedelta = timedelta(days=7)
-    future_skew: timedelta = timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class PipelineContext:
-    now: datetime
-    methodologies: Sequence[Methodology]
-    consents: Mapping[ConsentKey, Sequence[ConsentInterval]]
-    counters: Mapping[CounterKey, Usage] = field(default_factory=dict)
-    seen_keys: frozenset[EventKey] = frozenset()
-    settings: PipelineSettings = field(default_factory=PipelineSettings)
-
-
-@dataclass(frozen=True)
-class PipelineResult:
-    accepted: tuple[Accepted, ...]
-    rejected: tuple[Rejected, ...]
-    new_seen_keys: frozenset[EventKey]  # every event that got past dedupe, whatever its outcome
-    # The counters this batch bumped: the value in the context (zero if absent) plus the batch.
-    counters: Mapping[CounterKey, Usage]
-
-    @property
-    def credited_mg(self) -> int:
-        return sum(a.credited_mg for a in self.accepted)
 
 
 class Window(IntEnum):
@@ -461,3 +356,33 @@ def _event_limits(caps: Caps) -> tuple[tuple[Window, int, str], ...]:
         name, per_input = caps.per_month_events_per_input
         limits.append((Window.MONTH_PER_INPUT, per_input, f"per-month per-{name}"))
     return tuple((window, limit, label) for window, limit, label in limits if limit is not None)
+
+
+__all__ = [
+    "MAX_ID_CHARS",
+    "Accepted",
+    "Computed",
+    "ConsentInterval",
+    "ConsentKey",
+    "CounterKey",
+    "EventKey",
+    "PipelineContext",
+    "PipelineResult",
+    "PipelineSettings",
+    "RawEvent",
+    "Reason",
+    "Rejected",
+    "Usage",
+    "Validated",
+    "Window",
+    "apply_caps",
+    "check_consent",
+    "check_late",
+    "compute_reductions",
+    "counter_keys",
+    "day_and_month",
+    "dedupe",
+    "run_pipeline",
+    "validate",
+    "windows_read",
+]
