@@ -127,6 +127,13 @@ class Settings(BaseSettings):
         description="Run the maturity job in a thread of `greenbank serve` (at start-up and daily "
         "after 00:05 Shanghai); default: on, except when GREENBANK_ENVIRONMENT=test",
     )
+    gc_freeze: bool | None = Field(
+        default=None,
+        description="Once started, `greenbank serve` and `greenbank worker` move every object "
+        "made so far out of the garbage collector's reach (`gc.freeze()`), so full collections "
+        "stop re-walking modules, caches and the app; default: on, except when "
+        "GREENBANK_ENVIRONMENT=test (a test process builds many apps)",
+    )
 
     @field_validator("log_level")
     @classmethod

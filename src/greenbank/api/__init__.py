@@ -13,7 +13,7 @@ from greenbank import __version__
 from greenbank.api.metrics import DbPoolCollector
 from greenbank.api.middleware import HttpMetrics, RequestContextMiddleware
 from greenbank.api.problems import install_problem_handlers
-from greenbank.bootstrap import Container, build_container
+from greenbank.bootstrap import Container, build_container, freeze_start_up_heap
 from greenbank.bus.dispatcher import start_embedded
 from greenbank.config import Settings
 from greenbank.deposits.maturity import start_maturity_scheduler
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         dispatcher = start_embedded(container)  # None when GREENBANK_BUS_EMBEDDED_DISPATCHER=0
         maturity = start_maturity_scheduler(container)  # GREENBANK_DEPOSITS_MATURITY_SCHEDULER
+        freeze_start_up_heap(settings)  # GREENBANK_GC_FREEZE
         yield
         if maturity is not None:
             maturity.stop()

@@ -12,6 +12,7 @@ from types import FrameType
 
 import typer
 
+from greenbank.bootstrap import freeze_start_up_heap
 from greenbank.bus.dispatcher import DispatcherGroup
 from greenbank.cli.context import open_container
 from greenbank.db import connect_or_explain
@@ -39,6 +40,7 @@ def worker(
 
     signal.signal(signal.SIGTERM, _request_stop)
     signal.signal(signal.SIGINT, _request_stop)
+    freeze_start_up_heap(container.settings)  # GREENBANK_GC_FREEZE
     group.start()
     typer.echo(f"greenbank worker: {concurrency} dispatcher(s) running; Ctrl-C to stop")
     stopping.wait()
