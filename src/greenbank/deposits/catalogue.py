@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from greenbank.audit.service import record
+from greenbank.audit.service import audited_command
 from greenbank.clock import Clock, business_date
 from greenbank.db import UowFactory
 from greenbank.deposits.domain import ProductKind, RateNotPosted
@@ -40,7 +40,7 @@ from greenbank.deposits.rates import (
     product_rate_histories,
     product_rates,
 )
-from greenbank.errors import Conflict, GreenbankError
+from greenbank.errors import Conflict
 
 T = TypeVar("T")
 
@@ -79,39 +79,6 @@ class Listing:
     product: Product
     rate: Decimal | None
     on_sale: bool
-
-
-def _staff_action(
-    uow: UowFactory,
-    clock: Clock,
-    work: Callable[[Session], T],
-    *,
-    actor: str,
-    action: str,
-    subject: str,
-    **detail: Any,
-) -> T:
-    """Run ``work`` in its own unit of work with an audit line; a refusal is audited on its own."""
-    try:
-        with uow() as unit:
-            result = work(unit.session)
-            record(unit.session, clock, actor=actor, action=action, subject=subject, **detail)
-            unit.commit()
-            return result
-    except GreenbankError as err:
-        with uow() as unit:
-            record(
-                unit.session,
-                clock,
-                actor=actor,
-                action=action,
-                outcome="refused",
-                subject=subject,
-                code=err.code,
-                **detail,
-            )
-            unit.commit()
-        raise
 
 
 # --- session-level helpers (the caller owns the transaction) -------------------------------
@@ -156,7 +123,7 @@ def create_product(*, uow: UowFactory, clock: Clock, actor: str, spec: ProductSp
             raise ProductCodeTaken(product_code=spec.code) from err
         return product
 
-    return _staff_action(
+    return audited_command(
         uow, clock, work, actor=actor, action="deposits.product.create", subject=spec.code
     )
 
@@ -209,7 +176,7 @@ def _post_audited(
             effective_from=effective_from,
         )
 
-    return _staff_action(
+    return audited_command(
         uow,
         clock,
         work,
@@ -248,7 +215,7 @@ def _change_status(
         product.updated_at = clock.now()
         return product
 
-    return _staff_action(
+    return audited_command(
         uow, clock, work, actor=actor, action=f"deposits.product.{to.value}", subject=code
     )
 

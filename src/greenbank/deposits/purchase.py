@@ -19,8 +19,6 @@ refused purchase rolls back whole: no quota, no holding, no entry — only an au
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -30,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from greenbank.accounts import service as accounts
 from greenbank.accounts.models import AccountStatus
-from greenbank.audit.service import record
+from greenbank.audit.service import record_refusal
 from greenbank.bus import publish
 from greenbank.clock import Clock, business_date
 from greenbank.customers.models import Customer
@@ -46,7 +44,7 @@ from greenbank.deposits.models import Product
 from greenbank.deposits.quota import check_purchase, opening_holding, take_quota
 from greenbank.errors import Conflict, GreenbankError, ValidationFailed
 from greenbank.errors import IdempotencyKeyReused as IdempotencyKeyReused
-from greenbank.errors import InvalidIdempotencyKey as InvalidIdempotencyKey
+from greenbank.idempotency import check_key, fingerprint
 from greenbank.ids import new_id
 from greenbank.ledger import service as ledger
 from greenbank.ledger.domain import EntryCode, EntrySpec
@@ -55,7 +53,6 @@ from greenbank.receipts.render import ReceiptType
 from greenbank.rewards import rate_bonus
 
 T = TypeVar("T")
-MAX_KEY_LENGTH = 100
 
 
 class AccountNotActive(Conflict):
@@ -74,19 +71,6 @@ class PurchaseResult:
     product_code: str
     product_name: str
     replayed: bool
-
-
-def fingerprint(**content: Any) -> str:
-    """SHA-256 of a request, so a retried key can be told from a key reused for another one."""
-    canonical = json.dumps(content, sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def check_key(key: str) -> str:
-    key = key.strip()
-    if not 0 < len(key) <= MAX_KEY_LENGTH:
-        raise InvalidIdempotencyKey()
-    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,17 +151,7 @@ def audited(
     try:
         return run_with_retry(work)
     except GreenbankError as err:
-        with uow() as unit:
-            record(
-                unit.session,
-                clock,
-                actor=actor,
-                action=action,
-                outcome="refused",
-                code=err.code,
-                **detail,
-            )
-            unit.commit()
+        record_refusal(uow, clock, err, actor=actor, action=action, **detail)
         raise
 
 

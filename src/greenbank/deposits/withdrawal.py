@@ -38,8 +38,6 @@ from greenbank.deposits.purchase import (
     IdempotencyKeyReused,
     Receipting,
     audited,
-    check_key,
-    fingerprint,
     issue_receipt_for,
     lock_class2_account,
 )
@@ -47,6 +45,7 @@ from greenbank.deposits.rates import demand_rates, product_rates
 from greenbank.deposits.settlement import line_json, load_pricing, lock_due, settle
 from greenbank.deposits.trial import WithdrawalKind, WithdrawalTrial, withdrawal_trial
 from greenbank.errors import Conflict, NotFound
+from greenbank.idempotency import check_key, fingerprint
 from greenbank.ids import new_id
 from greenbank.ledger import service as ledger
 from greenbank.ledger.accounts import INTEREST_EXPENSE

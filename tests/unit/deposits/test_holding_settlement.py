@@ -12,8 +12,9 @@ from greenbank.deposits.domain import RateHistory, Term, percent
 from greenbank.deposits.holdings_models import MaturityOption, PayoutKind
 from greenbank.deposits.interest import Holding
 from greenbank.deposits.maturity import next_run_at
-from greenbank.deposits.purchase import InvalidIdempotencyKey, check_key, fingerprint
 from greenbank.deposits.settlement import Due, Pricing, plan
+from greenbank.errors import InvalidIdempotencyKey
+from greenbank.idempotency import check_key, fingerprint
 
 NOW = datetime(2027, 3, 12, 2, tzinfo=UTC)
 PRICING = Pricing(
