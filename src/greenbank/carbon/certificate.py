@@ -10,7 +10,6 @@ stored with the certificate row (already masked), so the public verification sho
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Sequence
@@ -37,7 +36,7 @@ from greenbank.receipts.render import (
     MARGIN,
     RULE,
     draw_title,
-    register_font,
+    render_page,
 )
 from greenbank.receipts.seal_image import draw_seal
 from greenbank.receipts.signing import DocumentKind, seal_pdf
@@ -94,26 +93,26 @@ def verification_link(base_url: str, certificate_no: str, code: str) -> str:
 
 def render_certificate(data: CertificateData, *, bank_name: str, base_url: str) -> bytes:
     """The certificate as an unsigned one-page A4 PDF."""
-    font = register_font()
-    buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
-    canvas.setTitle(f"{bank_name}碳减排证书 {data.certificate_no}")
-    canvas.setAuthor(bank_name)
-    canvas.setSubject("个人碳账户累计减排量证明")
-    canvas.setKeywords(f"碳减排证书, {KEYWORD}{data.certificate_no}")
-    canvas.setCreator("greenbank carbon")
-    width, height = A4
-    y = _header(canvas, data, bank_name, font, height - MARGIN)
-    y = _flow(canvas, _statement(data, font), y - 18)
-    canvas.setFillColor(ACCENT)
-    canvas.setFont(font, 30)
-    canvas.drawCentredString(width / 2, y - 42, f"{kg_text(data.figures.lifetime_mg)} kg CO₂e")
-    y = _flow(canvas, _figures_table(data, font), y - 66)
-    y = _flow(canvas, _methodology_note(data, font, base_url), y - 14)
-    _footer(canvas, data, bank_name, font, base_url, y - 18)
-    canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
+
+    def draw(canvas: Canvas, font: str) -> None:
+        width, height = A4
+        y = _header(canvas, data, bank_name, font, height - MARGIN)
+        y = _flow(canvas, _statement(data, font), y - 18)
+        canvas.setFillColor(ACCENT)
+        canvas.setFont(font, 30)
+        canvas.drawCentredString(width / 2, y - 42, f"{kg_text(data.figures.lifetime_mg)} kg CO₂e")
+        y = _flow(canvas, _figures_table(data, font), y - 66)
+        y = _flow(canvas, _methodology_note(data, font, base_url), y - 14)
+        _footer(canvas, data, bank_name, font, base_url, y - 18)
+
+    return render_page(
+        draw,
+        title=f"{bank_name}碳减排证书 {data.certificate_no}",
+        author=bank_name,
+        subject="个人碳账户累计减排量证明",
+        keywords=f"碳减排证书, {KEYWORD}{data.certificate_no}",
+        creator="greenbank carbon",
+    )
 
 
 def seal_certificate(

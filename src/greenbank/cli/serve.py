@@ -37,7 +37,7 @@ def serve(
     workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
     reload: bool = typer.Option(False, help="Reload on code changes (development)."),
 ) -> None:
-    """Serve the API, the customer pages and the staff console."""
+    """Serve the HTTP API (docs at /docs) and the public receipt verification page (/verify)."""
     settings = load_settings()
     probe = create_db_engine(settings.database_url)
     with connect_or_explain(probe):

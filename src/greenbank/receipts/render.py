@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 import io
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -166,29 +168,62 @@ def verification_link(verify_url: str, receipt_no: str, code: str) -> str:
     return verify_url + separator + urlencode({"no": receipt_no, "code": code})
 
 
+_rendering = threading.Lock()
+
+
+def render_page(
+    draw: Callable[[Canvas, str], None],
+    *,
+    title: str,
+    author: str,
+    keywords: str,
+    creator: str,
+    subject: str | None = None,
+) -> bytes:
+    """One unsigned A4 page: ``draw(canvas, font)`` fills it, with the CJK font registered.
+
+    reportlab keeps per-document state in shared objects (the embedded font's subset, the cached
+    seal drawing), so pages are drawn one at a time; sealing them stays parallel.
+    """
+    with _rendering:
+        font = register_font()
+        buffer = io.BytesIO()
+        canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
+        canvas.setTitle(title)
+        canvas.setAuthor(author)
+        if subject is not None:
+            canvas.setSubject(subject)
+        canvas.setKeywords(keywords)
+        canvas.setCreator(creator)
+        draw(canvas, font)
+        canvas.showPage()
+        canvas.save()
+        return buffer.getvalue()
+
+
 def render_receipt(data: ReceiptData, *, bank_name: str, verify_url: str) -> bytes:
     """The receipt as an unsigned one-page A4 PDF."""
-    font = register_font()
-    buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
-    canvas.setTitle(f"{bank_name}电子回单 {data.receipt_no}")
-    canvas.setAuthor(bank_name)
-    canvas.setSubject(f"电子回单 {data.type.label}")
-    canvas.setKeywords(f"电子回单, {RECEIPT_KEYWORD}{data.receipt_no}")
-    canvas.setCreator("greenbank receipts")
-    width, height = A4
-    top = _draw_header(canvas, data, bank_name, font, height - MARGIN)
-    table = _details_table(data, font)
-    _, table_height = table.wrapOn(canvas, width - 2 * MARGIN, height)
-    table_bottom = top - 10 - table_height
-    table.drawOn(canvas, MARGIN, table_bottom)
-    _draw_footer(canvas, data, font, verify_url, table_bottom)
-    seal_size = 118.0
-    seal_x, seal_y = width - MARGIN - 20 - seal_size, table_bottom - seal_size / 2 + 8
-    draw_seal(canvas, bank_name, font, seal_size, seal_x, seal_y)
-    canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
+
+    def draw(canvas: Canvas, font: str) -> None:
+        width, height = A4
+        top = _draw_header(canvas, data, bank_name, font, height - MARGIN)
+        table = _details_table(data, font)
+        _, table_height = table.wrapOn(canvas, width - 2 * MARGIN, height)
+        table_bottom = top - 10 - table_height
+        table.drawOn(canvas, MARGIN, table_bottom)
+        _draw_footer(canvas, data, font, verify_url, table_bottom)
+        seal_size = 118.0
+        seal_x, seal_y = width - MARGIN - 20 - seal_size, table_bottom - seal_size / 2 + 8
+        draw_seal(canvas, bank_name, font, seal_size, seal_x, seal_y)
+
+    return render_page(
+        draw,
+        title=f"{bank_name}电子回单 {data.receipt_no}",
+        author=bank_name,
+        subject=f"电子回单 {data.type.label}",
+        keywords=f"电子回单, {RECEIPT_KEYWORD}{data.receipt_no}",
+        creator="greenbank receipts",
+    )
 
 
 def draw_title(

@@ -10,7 +10,6 @@ for every receipt.
 from __future__ import annotations
 
 import math
-import threading
 from functools import lru_cache
 
 from reportlab.graphics import renderPDF
@@ -46,19 +45,15 @@ def arc_angles(count: int) -> list[float]:
     return [90.0 + span / 2 - i * step for i in range(count)]
 
 
-_drawing = threading.Lock()
-
-
 def draw_seal(
     canvas: Canvas, bank_name: str, font_name: str, size: float, x: float, y: float
 ) -> None:
     """Draw the seal ``size`` points wide with its lower-left corner at (x, y).
 
-    The drawing is built once and cached, and reportlab's renderer annotates the shapes it
-    walks, so one thread draws it at a time (two receipts sealed at once broke it otherwise).
+    The drawing is built once and cached; reportlab's renderer annotates the shapes it walks, so
+    call this only inside ``render.render_page``, which draws one page at a time.
     """
-    with _drawing:
-        renderPDF.draw(seal_drawing(bank_name, font_name, size), canvas, x, y)
+    renderPDF.draw(seal_drawing(bank_name, font_name, size), canvas, x, y)
 
 
 @lru_cache(maxsize=8)
