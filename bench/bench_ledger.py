@@ -264,10 +264,11 @@ def round_trip_counts(url: str, codes: list[str]) -> str:
     finally:
         fast_path.ENABLED = chosen
     return (
-        f"- Client round trips per entry: {fast:.1f} on the fast path (pool pre-ping, BEGIN,"
-        f" one prepared call of `greenbank_post_entry`, COMMIT); {portable:.1f} on the Python"
-        " path (pre-ping, BEGIN, key look-up, lock, insert entry, insert postings, update"
-        " balances, COMMIT)"
+        f"- Client round trips per entry: {fast:.1f} on the fast path (one prepared call of"
+        f" `greenbank_post_entry` as an autocommit statement, ADR 0009); {portable:.1f} on the"
+        " Python path (checkout ping, BEGIN, key look-up, lock, insert entry, insert postings,"
+        " update balances, COMMIT). Inside another domain's transaction the fast path takes 4"
+        " (ping, BEGIN, call, COMMIT)"
     )
 
 
@@ -333,7 +334,7 @@ def main() -> int:
         " shared with other work (hence rounds)",
         f"- Python {platform.python_version()}; entries of 2 postings with idempotency keys, "
         f"random transfers among {ACCOUNTS:,} guarded accounts through"
-        " `commands.post_entry` (a unit of work per entry, pool pre-ping on)",
+        " `commands.post_entry`",
         trips,
         f"- After the bench: {verified}",
         "- Note: the ledger's load generator is Python sharing the host's 2 CPUs with"
@@ -342,7 +343,8 @@ def main() -> int:
         "- Where the time goes: an entry costs the database about 1.5 times a TPC-B transaction"
         " (the function's look-ups, two balance rows, entry and postings with their indexes and"
         " foreign keys, the deferred balance trigger) — see 'pgbench calling the function' — and"
-        " the Python client adds ~300-350 µs of CPU an entry on the same two CPUs.",
+        " the Python client adds ~250-350 µs of CPU an entry (psycopg's call and wait, the pool,"
+        " the draft) on the same two CPUs.",
         "",
         "```",
         *(

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from greenbank.clock import Clock
 from greenbank.db import UowFactory, run_with_retry
-from greenbank.ledger import service
+from greenbank.ledger import domain, fast_path, service
 from greenbank.ledger.domain import EntrySpec
+from greenbank.ledger.posting import new_entry
 from greenbank.ledger.schemas import AccountOut, BalanceOut, EntryOut, HoldOut, StatementPage
 from greenbank.ledger.verify import VerifyReport
 
@@ -62,7 +63,16 @@ def in_snapshot(
 
 
 def post_entry(*, uow_factory: UowFactory, clock: Clock, spec: EntrySpec) -> EntryOut:
-    return in_transaction(uow_factory, service.post_entry, clock=clock, spec=spec)
+    """Post one entry. On PostgreSQL a plain entry is one autocommit statement (ADR 0009);
+    anything else (a replay, a refusal, a failed call) runs the whole path on a unit of work."""
+    domain.check_shape(spec)
+    draft = new_entry(spec, clock.now())
+    engine = uow_factory().engine
+    if fast_path.applies(engine):
+        fingerprint = domain.entry_fingerprint(spec)
+        if fast_path.post_alone(engine, draft, fingerprint=fingerprint):
+            return draft
+    return in_transaction(uow_factory, service.post_draft, spec=spec, draft=draft)
 
 
 def reverse_entry(

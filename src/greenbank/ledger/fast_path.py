@@ -8,6 +8,9 @@ it. When the entry is not plain (its key was used, an account is missing, closed
 key lost a race) the function writes nothing and the caller falls back to the Python path on the
 same transaction, so errors, replays and releasing expired holds keep one implementation. Both
 paths write identical rows (``test_ledger_fast_path.py``).
+
+A command that posts one entry and nothing else (``commands.post_entry``) makes the call on its
+own, as one autocommit statement (``post_alone``, ADR 0009): one round trip instead of four.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from datetime import UTC
 from psycopg import Error as PsycopgError
 from psycopg.types.json import Json
 from sqlalchemy import exc
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
+from greenbank.db import single_statement
 from greenbank.ledger.schemas import EntryOut
 
 # False runs the portable Python path on PostgreSQL too (the equivalence test compares them).
@@ -30,13 +34,33 @@ _CALL = (
 )
 
 
-def applies(conn: Connection) -> bool:
+def applies(conn: Connection | Engine) -> bool:
     return ENABLED and conn.dialect.name == "postgresql"
 
 
 def post(conn: Connection, entry: EntryOut, *, fingerprint: str) -> bool:
-    """Append a drafted entry (``posting.new_entry``); False when the Python path must handle
-    it (nothing was written)."""
+    """Append a drafted entry (``posting.new_entry``) on the caller's transaction; False when
+    the Python path must handle it (nothing was written)."""
+    try:
+        return _call(conn, entry, fingerprint)
+    except PsycopgError as err:
+        # As SQLAlchemy would raise it, so run_with_retry still retries deadlocks.
+        raise exc.DBAPIError.instance(_CALL, (), err, PsycopgError) from err
+
+
+def post_alone(engine: Engine, entry: EntryOut, *, fingerprint: str) -> bool:
+    """Append a drafted entry as a transaction of its own, in one round trip; False when the
+    caller must run its unit of work instead: the entry was not plain, or the call failed
+    (a dead pooled connection, a deadlock). Nothing was written then, or the key was, and the
+    unit of work replays it."""
+    with single_statement(engine) as conn:
+        try:
+            return _call(conn, entry, fingerprint)
+        except PsycopgError:
+            return False
+
+
+def _call(conn: Connection, entry: EntryOut, fingerprint: str) -> bool:
     params = (
         entry.id,
         entry.code,
@@ -53,9 +77,5 @@ def post(conn: Connection, entry: EntryOut, *, fingerprint: str) -> bool:
     )
     driver = conn.connection.driver_connection
     assert driver is not None
-    try:
-        row = driver.execute(_CALL, params, prepare=True).fetchone()
-    except PsycopgError as err:
-        # As SQLAlchemy would raise it, so run_with_retry still retries deadlocks.
-        raise exc.DBAPIError.instance(_CALL, params, err, PsycopgError) from err
+    row = driver.execute(_CALL, params, prepare=True).fetchone()
     return row is not None and row[0] == "posted"

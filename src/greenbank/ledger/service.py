@@ -50,7 +50,13 @@ from greenbank.ledger.verify import VerifyReport, verify_ledger
 def post_entry(session: Session, *, clock: Clock, spec: EntrySpec) -> EntryOut:
     """Append a balanced entry. A retried key returns the first entry (``replayed=True``)."""
     domain.check_shape(spec)
-    return _post(session, clock, spec, domain.entry_fingerprint(spec))
+    return post_draft(session, spec=spec, draft=new_entry(spec, clock.now()))
+
+
+def post_draft(session: Session, *, spec: EntrySpec, draft: EntryOut) -> EntryOut:
+    """``post_entry`` of an entry already drafted (``posting.new_entry``) from a checked spec:
+    ``commands.post_entry`` hands its draft over when its one-statement attempt declined."""
+    return _post(session, spec, draft, domain.entry_fingerprint(spec))
 
 
 def reverse_entry(
@@ -80,19 +86,11 @@ def reverse_entry(
         metadata={"reverses": entry_id, "reversed_code": original.code},
         currency=original.currency,
     )
-    return _post(session, clock, spec, fingerprint, reverses=entry_id)
+    return _post(session, spec, new_entry(spec, clock.now(), entry_id), fingerprint)
 
 
-def _post(
-    session: Session,
-    clock: Clock,
-    spec: EntrySpec,
-    fingerprint: str,
-    *,
-    reverses: str | None = None,
-) -> EntryOut:
+def _post(session: Session, spec: EntrySpec, draft: EntryOut, fingerprint: str) -> EntryOut:
     conn = session.connection()
-    draft = new_entry(spec, clock.now(), reverses)
     if fast_path.applies(conn) and fast_path.post(conn, draft, fingerprint=fingerprint):
         return draft
     # The portable path; on PostgreSQL it handles whatever the fast path declined.
@@ -106,6 +104,7 @@ def _post(
     # Lost a race: a concurrent transaction committed the same key (or reversed the same entry).
     winner = find_entry_id(conn, spec.idempotency_key)
     if winner is None:
+        reverses = draft.reverses_entry_id
         raise AlreadyReversed(f"entry {reverses} was already reversed", entry_id=reverses)
     return replay(conn, winner, fingerprint, spec.idempotency_key)
 
@@ -135,6 +134,7 @@ __all__ = [
     "open_account",
     "open_customer_account",
     "open_holding_account",
+    "post_draft",
     "post_entry",
     "post_hold",
     "reopen_account",

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import exc, func, select
 
 from greenbank.audit.models import AuditLine
 from greenbank.audit.service import record
 from greenbank.bootstrap import Container
-from greenbank.db import Base, among
+from greenbank.db import Base, among, single_statement
 from greenbank.migrations_runner import migration_status
 
 
@@ -92,3 +93,42 @@ def test_among_matches_a_long_list_given_as_one_parameter(container: Container) 
         assert sorted(uow.session.scalars(query)) == sorted(["b", "it's", "日本"])
         nothing = select(AuditLine.actor).where(among(uow.session, AuditLine.actor, []))
         assert list(uow.session.scalars(nothing)) == []
+
+
+def _drop_pooled_connections(container: Container) -> None:
+    """What a PostgreSQL restart does to a pool: every idle pooled connection is cut (from a
+    connection of its own, outside the pool)."""
+    url = container.engine.url.set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+@pytest.mark.postgres_only
+def test_a_unit_of_work_replaces_a_pooled_connection_the_server_dropped(
+    container: Container,
+) -> None:
+    for _ in range(3):  # several idle connections in the pool
+        with container.uow() as uow:
+            uow.session.execute(select(1))
+    _drop_pooled_connections(container)
+    with container.uow() as uow:
+        assert uow.session.scalar(select(1)) == 1
+
+
+@pytest.mark.postgres_only
+def test_single_statement_is_autocommit_and_unpinged(container: Container) -> None:
+    container.engine.dispose()
+    with single_statement(container.engine) as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None and driver.autocommit
+        driver.execute("SELECT 1")
+    with container.engine.connect() as conn:  # the same connection, back to normal
+        assert conn.connection.driver_connection is driver and not driver.autocommit
+    _drop_pooled_connections(container)
+    with pytest.raises(exc.OperationalError), single_statement(container.engine) as conn:
+        conn.exec_driver_sql("SELECT 1")  # not pinged: the dead connection is handed out
+    with container.uow() as uow:  # and was not put back
+        assert uow.session.scalar(select(1)) == 1

@@ -8,10 +8,12 @@ every answer and every refusal must be the same.
 from __future__ import annotations
 
 import itertools
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from ledger_harness import Books
 from sqlalchemy import exc, text
@@ -142,15 +144,15 @@ def test_the_fast_path_and_the_python_path_write_identical_rows(
     container: Container, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fast_keys: list[str] = []
-    real_post = fast_path.post
+    real_call = fast_path._call
 
-    def spy(conn: Connection, entry: EntryOut, *, fingerprint: str) -> bool:
-        posted = real_post(conn, entry, fingerprint=fingerprint)
+    def spy(conn: Connection, entry: EntryOut, fingerprint: str) -> bool:
+        posted = real_call(conn, entry, fingerprint)
         if posted:
             fast_keys.append(entry.idempotency_key)
         return posted
 
-    monkeypatch.setattr(fast_path, "post", spy)
+    monkeypatch.setattr(fast_path, "_call", spy)
     fast_answers = story(fresh_books(container, clock, monkeypatch), clock)
     fast_rows = snapshot(container)
     assert fast_keys == ["t1", "t2", "x1", "i1", "x7", "r1"]  # the rest fell back
@@ -194,3 +196,71 @@ def test_a_driver_error_in_the_fast_path_surfaces_as_sqlalchemys(books: Books) -
     assert books.balance(books.bob) == 0
     books.post(transfer("x1", books.alice, books.bob, 1))  # the key is still free
     assert books.balance(books.bob) == 1
+
+
+def _round_trips(c: Container, action: Callable[[], object]) -> int:
+    """Client/server round trips ``action`` makes on the pool's one connection (libpq trace)."""
+    with c.engine.connect() as conn:
+        pgconn = conn.connection.driver_connection.pgconn  # type: ignore[union-attr]
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        try:
+            action()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        return trace.read().count("\tReadyForQuery\t")
+
+
+def test_a_plain_entry_is_one_statement_of_its_own(books: Books) -> None:
+    """``commands.post_entry``: no ping, no BEGIN, no COMMIT; the entry is committed."""
+    c = books.container
+    c.engine.dispose()  # one pooled connection from here on, prepared by the top-up
+    books.top_up(books.alice, 1_000, "t1")
+    trips = _round_trips(c, lambda: books.post(transfer("x1", books.alice, books.bob, 300)))
+    assert trips == 1
+    assert (books.balance(books.alice), books.balance(books.bob)) == (700, 300)
+    # A unit of work still pings, begins and commits around its statements.
+    assert _round_trips(c, lambda: books.balance(books.bob)) > 1
+    books.verify_clean()
+
+
+def test_an_entry_on_a_dropped_connection_is_posted_once_through_a_unit_of_work(
+    books: Books,
+) -> None:
+    c = books.container
+    books.top_up(books.alice, 1_000, "t1")
+    url = c.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as admin:  # as a server restart would
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    entry = books.post(transfer("x1", books.alice, books.bob, 300))
+    assert not entry.replayed
+    assert books.balance(books.bob) == 300
+    books.verify_clean()
+
+
+def test_a_lost_answer_is_settled_by_the_key(books: Books, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The statement committed but its answer never came: the unit of work replays the entry."""
+    c = books.container
+    books.top_up(books.alice, 1_000, "t1")
+    real_call = fast_path._call
+    committed: list[EntryOut] = []
+
+    def commit_then_fail(conn: Connection, entry: EntryOut, fingerprint: str) -> bool:
+        if conn.connection.driver_connection.autocommit and not committed:  # type: ignore[union-attr]
+            assert real_call(conn, entry, fingerprint)
+            committed.append(entry)
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return real_call(conn, entry, fingerprint)
+
+    monkeypatch.setattr(fast_path, "_call", commit_then_fail)
+    entry = books.post(transfer("x1", books.alice, books.bob, 300))
+    assert entry.replayed and entry.id == committed[0].id
+    assert books.balance(books.bob) == 300
+    with c.uow() as uow:
+        count = "SELECT count(*) FROM ledger_entries WHERE idempotency_key = 'x1'"
+        assert uow.session.scalar(text(count)) == 1
+    books.verify_clean()
