@@ -116,6 +116,7 @@ class CodedEnum(TypeDecorator[Any]):
     def __init__(self, enum: type[Enum]) -> None:
         super().__init__()
         self.enum = enum
+        self._members = {_code_of(member): member for member in enum}  # batch reads: no scan
 
     def process_bind_param(self, value: Any, dialect: Any) -> str | None:
         return None if value is None else _code_of(self.enum(value))
@@ -123,7 +124,7 @@ class CodedEnum(TypeDecorator[Any]):
     def process_result_value(self, value: Any, dialect: Any) -> Any:
         if value is None:
             return None
-        return next(member for member in self.enum if _code_of(member) == value)
+        return self._members[value]
 
 
 class ExactDecimal(TypeDecorator[Decimal]):

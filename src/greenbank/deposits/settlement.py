@@ -153,7 +153,7 @@ class Settlement:
     on: date
     now: datetime
     rolled: list[dict[str, Any]] = field(default_factory=list)
-    closed: list[dict[str, Any]] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)  # ids of holdings paid out and closed
     payouts: list[dict[str, Any]] = field(default_factory=list)
     events: list[MaturedHolding] = field(default_factory=list)
     notes: list[SettledNote] = field(default_factory=list)
@@ -265,7 +265,7 @@ class Settlement:
             lines=[line_json(line) for line in paid.lines],
         )
         self._note(due, paid.interest_fen, paid.principal_fen)
-        self.closed.append({"h_id": due.id, "updated_at": self.now, "closed_at": self.now})
+        self.closed.append(due.id)
         self.return_legs[ledger.holding_account_code(due.id)] += paid.principal_fen
         self.return_legs[ledger.customer_account_code(due.customer_id)] -= paid.net_fen
         self.return_interest += paid.interest_fen

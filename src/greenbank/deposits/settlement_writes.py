@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from greenbank.bus import publish
 from greenbank.clock import Clock
+from greenbank.db import among
 from greenbank.deposits.events import MaturityBatchProcessed
 from greenbank.deposits.holdings_models import (
     DepositHolding,
@@ -46,16 +47,6 @@ _ROLL = (
         cycle=bindparam("cycle"),
         partial_withdrawn=False,
         updated_at=bindparam("updated_at"),
-    )
-)
-_CLOSE = (
-    update(HOLDINGS)
-    .where(HOLDINGS.c.id == bindparam("h_id"))
-    .values(
-        principal_fen=0,
-        status=HoldingStatus.CLOSED.value,
-        updated_at=bindparam("updated_at"),
-        closed_at=bindparam("closed_at"),
     )
 )
 
@@ -105,8 +96,17 @@ def write(
         row["entry_id"] = roll_entry if row["kind"] is PayoutKind.ROLLOVER else return_entry
     if result.rolled:
         session.execute(_ROLL, result.rolled)
-    if result.closed:
-        session.execute(_CLOSE, result.closed)
+    if result.closed:  # one statement: the closed rows all get the same values
+        session.execute(
+            update(HOLDINGS)
+            .where(among(session, HOLDINGS.c.id, result.closed))
+            .values(
+                principal_fen=0,
+                status=HoldingStatus.CLOSED.value,
+                updated_at=result.now,
+                closed_at=result.now,
+            )
+        )
     if result.payouts:
         session.execute(insert(PAYOUTS), result.payouts)
     entry_ids = [e for e in (roll_entry, return_entry) if e is not None]

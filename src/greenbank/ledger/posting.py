@@ -281,8 +281,11 @@ def insert_entry(
 
 def new_entry(spec: EntrySpec, now: datetime, reverses: str | None = None) -> EntryOut:
     """The draft of an entry about to be appended (a new id, the value date), made once per
-    attempt so both paths write the same id; it is also the answer once written."""
-    return EntryOut(
+    attempt so both paths write the same id; it is also the answer once written.
+
+    Built without validation (``model_construct``) from a spec ``domain.check_shape`` passed:
+    a maturity batch drafts entries of a thousand legs."""
+    return EntryOut.model_construct(
         id=new_id(),
         code=spec.code,
         idempotency_key=spec.idempotency_key,
@@ -293,6 +296,8 @@ def new_entry(spec: EntrySpec, now: datetime, reverses: str | None = None) -> En
         currency=spec.currency,
         reverses_entry_id=reverses,
         postings=[
-            PostingOut(account=leg.account, amount_fen=leg.amount_fen) for leg in spec.postings
+            PostingOut.model_construct(account=leg.account, amount_fen=leg.amount_fen)
+            for leg in spec.postings
         ],
+        replayed=False,
     )

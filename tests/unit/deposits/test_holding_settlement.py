@@ -82,7 +82,7 @@ def test_a_holding_the_engine_refuses_is_a_failure_not_a_stop() -> None:
     good = due(MaturityOption.RETURN_TO_BALANCE, hid="good")
     result = plan([unpriced, good], unpriced_pricing, on=date(2027, 3, 2), now=NOW)
     assert result.failures == [("bad", "rate_not_posted")]
-    assert [row["h_id"] for row in result.closed] == ["good"]
+    assert result.closed == ["good"]
 
 
 @pytest.mark.parametrize(
