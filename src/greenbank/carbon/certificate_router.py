@@ -22,7 +22,7 @@ from greenbank.carbon.certificates import (
     issue_certificate,
 )
 from greenbank.identity.deps import CurrentCustomer, client_ip
-from greenbank.receipts.page import read_upload
+from greenbank.receipts.page_frame import read_upload
 from greenbank.receipts.router import pdf_response
 
 router = APIRouter(tags=["carbon certificates"])

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from greenbank.api.deps import ContainerDep
 from greenbank.identity.deps import CurrentCustomer, client_ip
 from greenbank.receipts import page, staff_router
+from greenbank.receipts.page_frame import read_upload
 from greenbank.receipts.queries import customer_receipt, customer_receipts
 from greenbank.receipts.runtime import ReceiptsRuntime, runtime
 from greenbank.receipts.schemas import (
@@ -171,7 +172,7 @@ def verify_pdf(
     container: ContainerDep,
     rt: RuntimeDep,
 ) -> UploadVerdict:
-    data = page.read_upload(file, rt.upload_limit_bytes)
+    data = read_upload(file, rt.upload_limit_bytes)
     check = verify_upload(container.uow, rt, pdf=data, client_ip=client_ip(request))
     return UploadVerdict.of(check)
 
