@@ -43,7 +43,7 @@ def test_issue_verify_download_and_upload(
     assert (
         issued.headers["location"]
         == body["verify_url"]
-        == (f"/api/v1/carbon/certificates/{number}?code={code}")
+        == (f"/verify/certificate?no={number}&code={code}")
     )
     assert (body["lifetime_kg"], body["provisional_kg"], body["level"]) == ("0.09", "0.09", "绿芽")
     assert body["tree_provisional"] is True and body["created"] is True
@@ -127,3 +127,40 @@ def test_openapi_documents_the_certificate_routes(client: TestClient) -> None:
     pdf = paths[f"{API}/certificates/{{certificate_no}}/pdf"]["get"]["responses"]["200"]
     assert "application/pdf" in pdf["content"]
     assert f"{API}/certificates/verify-pdf" in paths
+
+
+def test_the_public_page(client: TestClient, container: Container, clock: FixedClock) -> None:
+    """What a person sees: the QR code's link verifies at once; a wrong code, an intact and a
+    tampered upload each get their answer in words; the page has both forms."""
+    headers, customer = _open(client, container)
+    clock.advance(timedelta(minutes=5))
+    _deliver_purchase(container, customer, "h1")
+    body = client.post(f"{API}/certificate", headers=headers).json()
+    number = body["certificate_no"]
+
+    empty = client.get("/verify/certificate")
+    assert empty.status_code == 200 and empty.headers["content-type"].startswith("text/html")
+    assert 'name="certificate_no"' in empty.text and 'name="file"' in empty.text
+
+    from_qr = client.get(body["verify_url"])
+    assert from_qr.status_code == 200
+    assert "证书真实有效" in from_qr.text and body["masked_name"] in from_qr.text
+    assert "0.09 kg CO2e，其中 0.09 kg 使用暂定因子" in from_qr.text
+    pdf_link = f"/api/v1/carbon/certificates/{number}/pdf?code={body['verification_code']}"
+    assert f'href="{pdf_link}"' in from_qr.text
+
+    wrong = client.post("/verify/certificate", data={"certificate_no": number, "code": "Z" * 10})
+    assert wrong.status_code == 404 and "证书真实有效" not in wrong.text
+    short = client.post("/verify/certificate", data={"certificate_no": number, "code": "Z"})
+    assert short.status_code == 200 and "请输入正确的证书编号和验证码" in short.text
+
+    pdf = client.get(pdf_link).content
+    intact = client.post(
+        "/verify/certificate/upload", files={"file": ("c.pdf", pdf, "application/pdf")}
+    )
+    assert "与本行存档一致" in intact.text and number in intact.text
+    tampered = pdf.replace(b"greenbank carbon", b"greenbank carbom", 1)
+    changed = client.post(
+        "/verify/certificate/upload", files={"file": ("c.pdf", tampered, "application/pdf")}
+    )
+    assert "验证未通过：签章后的内容被修改过" in changed.text

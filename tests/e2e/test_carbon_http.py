@@ -112,6 +112,14 @@ def test_deposit_purchase_is_credited_and_explained(
     public = client.get(f"{API}/cards/{account['card_public_id']}").json()
     assert (public["lifetime_kg"], public["level"]) == ("0.09", "绿芽")
     assert client.get(f"{API}/cards/nope").status_code == 404
+    # The QR code's page, for people: the same figures, from the database.
+    assert public["verify_url"].endswith(f"/verify/card/{account['card_public_id']}")
+    page = client.get(f"/verify/card/{account['card_public_id']}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "0.09 kg CO2e" in page.text and "绿芽" in page.text
+    assert public["masked_name"] in page.text
+    missing = client.get("/verify/card/nope")
+    assert missing.status_code == 404 and "0.09" not in missing.text
 
 
 def test_consents_can_be_listed_granted_and_revoked(

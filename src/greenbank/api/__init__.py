@@ -30,6 +30,7 @@ ROUTER_MODULES = (
     "greenbank.accounts.router",
     "greenbank.accounts.funds_router",
     "greenbank.carbon.router",
+    "greenbank.carbon.pages",
     "greenbank.rewards.router",
     "greenbank.rewards.staff_router",
     "greenbank.partners.router",

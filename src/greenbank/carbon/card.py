@@ -2,8 +2,9 @@
 
 It shows only what a customer would share: the masked name, the lifetime reduction, the trees
 equivalent with its (provisional) source, the level, the top scenarios, and a QR code to the
-public verification page ``/api/v1/carbon/cards/{public_id}``, which shows the same masked data
-read from the database (so a doctored image does not match). The PNG uses the CJK font the
+public verification page ``/verify/card/{public_id}`` (``carbon.pages``; for machines
+``/api/v1/carbon/cards/{public_id}``), which shows the same masked data read from the database
+(so a doctored image does not match). The PNG uses the CJK font the
 receipts use (WenQuanYi Micro Hei from ``paperang-p2-fonts-cjk``); the SVG names a CJK font
 family and lets the viewer render it.
 """
@@ -35,7 +36,8 @@ from greenbank.errors import ConfigurationError
 FONT_PACKAGE, FONT_FILE = "paperang_p2_fonts_cjk", "fonts/wqy-microhei.ttc"
 WIDTH, HEIGHT = 720, 420
 GREEN, INK, PALE = (14, 107, 69), (30, 30, 30), (236, 246, 240)
-CARD_PATH = "/api/v1/carbon/cards/"
+CARD_PATH = "/api/v1/carbon/cards/"  # the JSON API, for machines
+CARD_PAGE_PATH = "/verify/card/"  # the HTML page, for people (the QR code's)
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def _data(session: Session, account: CarbonAccount, base_url: str) -> CardData:
         tree_provisional=TREE_FACTOR.status.value == "provisional",
         level=level_for(lifetime).level.name,
         top_scenarios=[name for (name,) in top],
-        verify_url=f"{base_url.rstrip('/')}{CARD_PATH}{account.public_id}",
+        verify_url=f"{base_url.rstrip('/')}{CARD_PAGE_PATH}{account.public_id}",
     )
 
 

@@ -45,7 +45,8 @@ from greenbank.receipts.verify import VerificationResult, verify_receipt_pdf
 
 KEYWORD = "carbon-certificate-no="
 _KEYWORD_RE = re.compile(re.escape(KEYWORD) + r"([A-Za-z0-9_-]{4,64})")
-PUBLIC_PATH = "/api/v1/carbon/certificates/"
+PUBLIC_PATH = "/api/v1/carbon/certificates/"  # the JSON API, for machines
+PAGE_PATH = "/verify/certificate"  # the HTML page, for people (the QR code's)
 SCENARIOS_PATH = "/api/v1/carbon/scenarios"
 
 
@@ -87,8 +88,8 @@ class CertificateData:
 
 
 def verification_link(base_url: str, certificate_no: str, code: str) -> str:
-    """The public verification address printed in the QR code (number and code filled in)."""
-    return f"{base_url.rstrip('/')}{PUBLIC_PATH}{certificate_no}?{urlencode({'code': code})}"
+    """The public verification page printed in the QR code (number and code filled in)."""
+    return f"{base_url.rstrip('/')}{PAGE_PATH}?{urlencode({'no': certificate_no, 'code': code})}"
 
 
 def render_certificate(data: CertificateData, *, bank_name: str, base_url: str) -> bytes:
@@ -232,8 +233,8 @@ def _footer(
     notes = Paragraph(
         "验证方式：<br/>1. 本证书已加盖本行电子签章（数字签名），任何改动均可被检测。"
         "<br/>2. 扫描左侧二维码，或访问 "
-        f"{escape(base_url.rstrip('/') + PUBLIC_PATH)}&lt;证书编号&gt;?code=&lt;验证码&gt;，"
-        "可查看本行存档的证书数据并下载原件比对。",
+        f"{escape(base_url.rstrip('/') + PAGE_PATH)} 输入证书编号和验证码，"
+        "可查看本行存档的证书数据并下载原件比对，也可上传证书文件校验。",
         ParagraphStyle(
             "footer", fontName=font, fontSize=8, leading=11.5, wordWrap="CJK", textColor=RULE
         ),

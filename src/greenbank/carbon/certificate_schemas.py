@@ -10,7 +10,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from greenbank.carbon.card import kg_text
-from greenbank.carbon.certificate import PUBLIC_PATH
+from greenbank.carbon.certificate import PUBLIC_PATH, verification_link
 from greenbank.carbon.certificate_checks import UploadCheck
 from greenbank.carbon.certificates import CertificateView, Issued
 
@@ -34,7 +34,7 @@ _EXAMPLE: dict[str, JsonValue] = {
 }
 
 
-_VERIFY_EXAMPLE = "/api/v1/carbon/certificates/CR20260302K7M2QX9PZA?code=ABCDE23456"
+_VERIFY_EXAMPLE = "/verify/certificate?no=CR20260302K7M2QX9PZA&code=ABCDE23456"
 
 
 class CertificateOut(BaseModel):
@@ -100,13 +100,16 @@ class IssuedCertificateOut(CertificateOut):
     )
 
     verification_code: str
-    verify_url: str = Field(description="The public verification address (the QR code's)")
+    verify_url: str = Field(
+        description="The public verification page (the QR code's); the JSON check is "
+        "GET /api/v1/carbon/certificates/{certificate_no}?code="
+    )
     created: bool = Field(description="False: today's certificate with the same figures")
 
     @classmethod
     def issued(cls, issued: Issued) -> Self:
         c = issued.certificate
-        verify_url = f"{PUBLIC_PATH}{c.certificate_no}?code={quote(c.verification_code)}"
+        verify_url = verification_link("", c.certificate_no, c.verification_code)
         return cls.model_validate(
             CertificateOut.of(c).model_dump()
             | {

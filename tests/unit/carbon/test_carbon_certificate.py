@@ -86,7 +86,7 @@ def test_the_page_carries_its_number_and_the_verification_link(rendered: bytes) 
     assert document_number(reader, CERTIFICATE) == NO
     assert len(reader.root["/Pages"]["/Kids"]) == 1
     assert verification_link(BASE + "/", NO, "ABCDE-23456") == (
-        f"{BASE}/api/v1/carbon/certificates/{NO}?code=ABCDE-23456"
+        f"{BASE}/verify/certificate?no={NO}&code=ABCDE-23456"
     )
 
 
