@@ -36,6 +36,7 @@ from greenbank.receipts.page_frame import (
     read_upload,
     result_box,
     upload_form,
+    upload_result,
 )
 
 router = APIRouter(tags=["carbon (public pages)"], include_in_schema=False)
@@ -129,11 +130,11 @@ def certificate_upload(
         )
     except GreenbankError as err:
         return error_page(TITLE, err, _forms())
-    text = _REASONS.get(verdict.reason, verdict.reason)
-    if verdict.valid and verdict.certificate is not None:
-        return _page(result_box(True, text, _fields(verdict.certificate)))
-    detail = f"<p><small>{escape(verdict.detail)}</small></p>" if verdict.detail else ""
-    return _page(result_box(False, f"验证未通过：{text}", detail))
+    genuine = verdict.certificate if verdict.valid else None
+    fields = _fields(genuine) if genuine is not None else None
+    return _page(
+        upload_result(_REASONS.get(verdict.reason, verdict.reason), verdict.detail, fields)
+    )
 
 
 @router.get(CARD_PAGE_PATH + "{public_id}", response_class=HTMLResponse)

@@ -24,6 +24,7 @@ from greenbank.receipts.page_frame import (
     read_upload,
     result_box,
     upload_form,
+    upload_result,
 )
 from greenbank.receipts.runtime import runtime
 from greenbank.receipts.schemas import ReceiptFields, UploadVerdict, VerifiedReceipt, VerifyCodeIn
@@ -139,8 +140,7 @@ def verify_upload_form(
         )
     except GreenbankError as err:
         return error_page(TITLE, err, _forms())
-    text = REASONS.get(verdict.reason, verdict.reason)
-    if verdict.valid and verdict.receipt is not None:
-        return _page(result_box(True, text, _fields(verdict.receipt)))
-    detail = f"<p><small>{escape(verdict.detail)}</small></p>" if verdict.detail else ""
-    return _page(result_box(False, f"验证未通过：{text}", detail))
+    genuine = verdict.receipt if verdict.valid else None
+    fields = _fields(genuine) if genuine is not None else None
+    reason = REASONS.get(verdict.reason, verdict.reason)
+    return _page(upload_result(reason, verdict.detail, fields))

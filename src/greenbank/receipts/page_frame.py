@@ -46,6 +46,15 @@ def result_box(ok: bool, message: str, body: str = "") -> str:
     return f'<section class="{"ok" if ok else "bad"}"><p>{escape(message)}</p>{body}</section>'
 
 
+def upload_result(reason: str, detail: str, fields: str | None) -> str:
+    """The verdict on an uploaded file: ``fields`` (the stored document) when it is genuine,
+    else the reason and the verifier's detail."""
+    if fields is not None:
+        return result_box(True, reason, fields)
+    small = f"<p><small>{escape(detail)}</small></p>" if detail else ""
+    return result_box(False, f"验证未通过：{reason}", small)
+
+
 def code_form(action: str, *, label: str, name: str, no: str, code: str, extra: str = "") -> str:
     """The number + verification code form (``extra``: more fields, already HTML)."""
     return f"""<section><form method="post" action="{action}">
