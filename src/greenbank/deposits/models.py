@@ -116,10 +116,15 @@ class CodedEnum(TypeDecorator[Any]):
     def __init__(self, enum: type[Enum]) -> None:
         super().__init__()
         self.enum = enum
-        self._members = {_code_of(member): member for member in enum}  # batch reads: no scan
+        # Batch writes and reads look codes up instead of going through the Enum machinery.
+        self._members = {_code_of(member): member for member in enum}
+        self._codes = {member: _code_of(member) for member in enum}
 
     def process_bind_param(self, value: Any, dialect: Any) -> str | None:
-        return None if value is None else _code_of(self.enum(value))
+        if value is None:
+            return None
+        code = self._codes.get(value)
+        return code if code is not None else _code_of(self.enum(value))
 
     def process_result_value(self, value: Any, dialect: Any) -> Any:
         if value is None:
