@@ -17,7 +17,6 @@ import argparse
 import os
 import platform
 import random
-import re
 import socket
 import subprocess
 import sys
@@ -49,12 +48,11 @@ from greenbank.ledger import commands, service
 from greenbank.ledger.accounts import CARD_CLEARING
 from greenbank.ledger.domain import EntryCode, EntrySpec, PostingSpec
 from greenbank.migrations_runner import upgrade
+from pgbench_run import PG_HOST, PG_USER, pgbench_tps
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "performance.md"
 START, END = "<!-- bench:deposits:start -->", "<!-- bench:deposits:end -->"
-PG_HOST = os.environ.get("GREENBANK_BENCH_PGHOST", "127.0.0.1")
-PG_USER = os.environ.get("GREENBANK_BENCH_PGUSER", "postgres")
 DB, PGBENCH_DB = "gb_bench_deposits", "gb_bench_deposits_pgbench"
 URL = f"postgresql+psycopg://{PG_USER}@{PG_HOST}/{DB}"
 CLIENTS = 32
@@ -146,23 +144,11 @@ def open_customers(c: Container, count: int, balance_fen: int) -> list[tuple[str
     return out
 
 
-def pgbench_tps(seconds: int) -> float:
+def reference_tps(seconds: int) -> float:
+    """pgbench's TPC-B on its own freshly initialised database (scale 10)."""
     fresh_database(PGBENCH_DB)
     pg("pgbench", "-i", "-s", "10", "-q", PGBENCH_DB)
-    out = subprocess.run(
-        [
-            *("pgbench", "-h", PG_HOST, "-U", PG_USER),
-            *("-c", "8", "-j", "2", "-T", str(seconds)),
-            PGBENCH_DB,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
-    if match is None:
-        raise SystemExit(f"could not parse pgbench output:\n{out}")
-    return float(match.group(1))
+    return pgbench_tps(PGBENCH_DB, seconds)
 
 
 def free_port() -> int:
@@ -344,7 +330,7 @@ def main() -> None:
         print(f"{len(customers)} funded customers")
         reference, http = 1.0, {"tps": 0.0, "p50": 0.0, "p99": 0.0, "errors": {}}
         if not args.maturity_only:
-            reference = pgbench_tps(args.seconds)
+            reference = reference_tps(args.seconds)
             print(f"pgbench: {reference:,.0f} tps")
             port = free_port()
             server = start_server(var_dir, port, args.workers)

@@ -17,7 +17,6 @@ import multiprocessing as mp
 import os
 import platform
 import random
-import re
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from greenbank.ledger import commands, fast_path
 from greenbank.ledger.accounts import CARD_CLEARING
 from greenbank.ledger.domain import EntryCode, EntrySpec
 from greenbank.migrations_runner import upgrade
+from pgbench_run import PG_HOST, PG_USER, pgbench_tps
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "performance.md"
@@ -40,8 +40,6 @@ START, END = "<!-- bench:ledger:start -->", "<!-- bench:ledger:end -->"
 TARGET_RATIO = 0.50
 ACCOUNTS = 1_000
 CLIENTS = 8
-PG_HOST = os.environ.get("GREENBANK_BENCH_PGHOST", "127.0.0.1")
-PG_USER = os.environ.get("GREENBANK_BENCH_PGUSER", "postgres")
 DB_NAME = "gb_bench_ledger"
 PGBENCH = ("pgbench", "-h", PG_HOST, "-U", PG_USER)
 
@@ -67,19 +65,6 @@ def pgbench_init() -> None:
     )
 
 
-def pgbench_tps(seconds: int) -> float:
-    out = subprocess.run(
-        [*PGBENCH, "-c", "8", "-j", "2", "-T", str(seconds), DB_NAME],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
-    if match is None:
-        raise SystemExit(f"could not parse pgbench output:\n{out}")
-    return float(match.group(1))
-
-
 # The same entries as the Python clients post, with pgbench's C client calling the stored
 # function directly: what the database side alone sustains.
 _FUNCTION_SCRIPT = f"""\\set a random(0, {ACCOUNTS - 1})
@@ -96,16 +81,7 @@ def function_only_tps(seconds: int) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
         script.write(_FUNCTION_SCRIPT)
         script.flush()
-        out = subprocess.run(
-            [*PGBENCH, "-n", "-c", "8", "-j", "2", "-T", str(seconds), "-f", script.name, DB_NAME],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
-    if match is None:
-        raise SystemExit(f"could not parse pgbench output:\n{out}")
-    return float(match.group(1))
+        return pgbench_tps(DB_NAME, seconds, "-n", "-f", script.name)
 
 
 def seed(url: str) -> list[str]:
@@ -292,7 +268,7 @@ def main() -> int:
         codes = seed(url)
         pgbench_init()
         for n in range(args.rounds):
-            baseline = pgbench_tps(args.seconds)
+            baseline = pgbench_tps(DB_NAME, args.seconds)
             threads = summary(
                 f"postgresql, {CLIENTS} threads",
                 run_threads(url, codes, args.seconds, f"r{n}t"),

@@ -39,6 +39,12 @@ class Method(enum.StrEnum):
     DOWNLOAD = "download"
 
 
+# What a certificate number and a verification code can look like (the API and the page
+# refuse anything else before it counts as an attempt).
+NUMBER_LENGTH = (4, 24)
+CODE_LENGTH = (8, 16)
+
+
 class Outcome(enum.StrEnum):
     """Upload outcomes beyond the offline verifier's reasons."""
 

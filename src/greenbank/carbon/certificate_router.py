@@ -10,7 +10,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile, status
 
 from greenbank.api.deps import ContainerDep
-from greenbank.carbon.certificate_checks import Method, stored_pdf, verify_code, verify_upload
+from greenbank.carbon.certificate_checks import (
+    CODE_LENGTH,
+    NUMBER_LENGTH,
+    Method,
+    stored_pdf,
+    verify_code,
+    verify_upload,
+)
 from greenbank.carbon.certificate_schemas import (
     CertificateOut,
     CertificateUploadVerdict,
@@ -33,10 +40,22 @@ def _runtime(container: ContainerDep) -> CertificateRuntime:
 
 
 RuntimeDep = Annotated[CertificateRuntime, Depends(_runtime)]
-CertificateNo = Annotated[str, Path(min_length=4, max_length=24, examples=["CR20260302K7M2QX9PZA"])]
+CertificateNo = Annotated[
+    str,
+    Path(
+        min_length=NUMBER_LENGTH[0],
+        max_length=NUMBER_LENGTH[1],
+        examples=["CR20260302K7M2QX9PZA"],
+    ),
+]
 Code = Annotated[
     str,
-    Query(min_length=8, max_length=16, examples=["ABCDE-23456"], description="Verification code"),
+    Query(
+        min_length=CODE_LENGTH[0],
+        max_length=CODE_LENGTH[1],
+        examples=["ABCDE-23456"],
+        description="Verification code",
+    ),
 ]
 _RATE_LIMITED: dict[str, object] = {
     "description": "rate_limited: too many attempts from this address (Retry-After)"

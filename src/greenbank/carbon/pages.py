@@ -22,7 +22,13 @@ from greenbank.api.deps import ContainerDep
 from greenbank.carbon import card
 from greenbank.carbon.card import CARD_PAGE_PATH
 from greenbank.carbon.certificate import PAGE_PATH
-from greenbank.carbon.certificate_checks import Outcome, verify_code, verify_upload
+from greenbank.carbon.certificate_checks import (
+    CODE_LENGTH,
+    NUMBER_LENGTH,
+    Outcome,
+    verify_code,
+    verify_upload,
+)
 from greenbank.carbon.certificate_schemas import CertificateOut, CertificateUploadVerdict
 from greenbank.carbon.certificates import certificate_runtime
 from greenbank.errors import GreenbankError
@@ -78,8 +84,12 @@ def _page(result: str = "", *, no: str = "", code: str = "") -> HTMLResponse:
     return html_page(TITLE, result + _forms(no, code))
 
 
+def _fits(text: str, length: tuple[int, int]) -> bool:
+    return length[0] <= len(text.strip()) <= length[1]
+
+
 def _by_code(request: Request, container: ContainerDep, no: str, code: str) -> HTMLResponse:
-    if not (4 <= len(no.strip()) <= 24 and 8 <= len(code.strip()) <= 16):
+    if not (_fits(no, NUMBER_LENGTH) and _fits(code, CODE_LENGTH)):
         return _page(result_box(False, "请输入正确的证书编号和验证码。"), no=no)
     try:
         found = verify_code(
@@ -100,8 +110,8 @@ def _by_code(request: Request, container: ContainerDep, no: str, code: str) -> H
 def certificate_page(
     request: Request,
     container: ContainerDep,
-    no: Annotated[str | None, Query(max_length=24)] = None,
-    code: Annotated[str | None, Query(max_length=16)] = None,
+    no: Annotated[str | None, Query(max_length=NUMBER_LENGTH[1])] = None,
+    code: Annotated[str | None, Query(max_length=CODE_LENGTH[1])] = None,
 ) -> HTMLResponse:
     if no and code:  # opened from the certificate's QR code
         return _by_code(request, container, no, code)
@@ -112,8 +122,8 @@ def certificate_page(
 def certificate_form(
     request: Request,
     container: ContainerDep,
-    certificate_no: Annotated[str, Form(max_length=24)],
-    code: Annotated[str, Form(max_length=16)],
+    certificate_no: Annotated[str, Form(max_length=NUMBER_LENGTH[1])],
+    code: Annotated[str, Form(max_length=CODE_LENGTH[1])],
 ) -> HTMLResponse:
     return _by_code(request, container, certificate_no, code)
 
