@@ -66,13 +66,13 @@ def post_entry(*, uow_factory: UowFactory, clock: Clock, spec: EntrySpec) -> Ent
     """Post one entry. On PostgreSQL a plain entry is one autocommit statement (ADR 0009);
     anything else (a replay, a refusal, a failed call) runs the whole path on a unit of work."""
     domain.check_shape(spec)
-    draft = new_entry(spec, clock.now())
+    draft, fingerprint = new_entry(spec, clock.now()), domain.entry_fingerprint(spec)
     engine = uow_factory().engine
-    if fast_path.applies(engine):
-        fingerprint = domain.entry_fingerprint(spec)
-        if fast_path.post_alone(engine, draft, fingerprint=fingerprint):
-            return draft
-    return in_transaction(uow_factory, service.post_draft, spec=spec, draft=draft)
+    if fast_path.applies(engine) and fast_path.post_alone(engine, draft, fingerprint=fingerprint):
+        return draft
+    return in_transaction(
+        uow_factory, service.post_draft, spec=spec, draft=draft, fingerprint=fingerprint
+    )
 
 
 def reverse_entry(

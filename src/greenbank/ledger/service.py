@@ -50,13 +50,15 @@ from greenbank.ledger.verify import VerifyReport, verify_ledger
 def post_entry(session: Session, *, clock: Clock, spec: EntrySpec) -> EntryOut:
     """Append a balanced entry. A retried key returns the first entry (``replayed=True``)."""
     domain.check_shape(spec)
-    return post_draft(session, spec=spec, draft=new_entry(spec, clock.now()))
+    draft = new_entry(spec, clock.now())
+    return post_draft(session, spec=spec, draft=draft, fingerprint=domain.entry_fingerprint(spec))
 
 
-def post_draft(session: Session, *, spec: EntrySpec, draft: EntryOut) -> EntryOut:
-    """``post_entry`` of an entry already drafted (``posting.new_entry``) from a checked spec:
-    ``commands.post_entry`` hands its draft over when its one-statement attempt declined."""
-    return _post(session, spec, draft, domain.entry_fingerprint(spec))
+def post_draft(session: Session, *, spec: EntrySpec, draft: EntryOut, fingerprint: str) -> EntryOut:
+    """``post_entry`` of an entry already drafted (``posting.new_entry``) from a checked spec,
+    with its ``domain.entry_fingerprint``: ``commands.post_entry`` hands both over when its
+    one-statement attempt declined."""
+    return _post(session, spec, draft, fingerprint)
 
 
 def reverse_entry(
