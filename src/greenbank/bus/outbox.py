@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from greenbank.bus.events import Event
 from greenbank.bus.models import PENDING, OutboxEvent
 from greenbank.clock import Clock, SystemClock
-from greenbank.db import among
+from greenbank.db import among, insert_many
 from greenbank.ids import new_id
 from greenbank.logs import current_request_id
 
@@ -131,7 +131,7 @@ def publish(
 def publish_many(
     session: Session, outgoing: Sequence[Outgoing], *, clock: Clock | None = None
 ) -> list[str]:
-    """``publish`` for many events at once: one query for the last sequences, one executemany.
+    """``publish`` for many events at once: one query for the last sequences, one ``insert_many``.
 
     For batch writers that publish one event per aggregate they changed (hundreds per
     transaction). Events of one aggregate get consecutive sequences in the order given. The same
@@ -146,7 +146,7 @@ def publish_many(
         key = (item.aggregate_type, item.aggregate_id)
         last[key] = last.get(key, 0) + 1
         rows.append(_row(item, last[key], now))
-    session.execute(insert(_OUTBOX), rows)
+    insert_many(session, _OUTBOX, rows)
     mark_for_wake_up(session)
     return [row["id"] for row in rows]
 

@@ -13,7 +13,8 @@ from sqlalchemy import exc, func, select
 from greenbank.audit.models import AuditLine
 from greenbank.audit.service import record
 from greenbank.bootstrap import Container
-from greenbank.db import Base, among, single_statement
+from greenbank.bus.models import OutboxEvent
+from greenbank.db import Base, among, insert_many, single_statement
 from greenbank.migrations_runner import migration_status
 
 
@@ -93,6 +94,49 @@ def test_among_matches_a_long_list_given_as_one_parameter(container: Container) 
         assert sorted(uow.session.scalars(query)) == sorted(["b", "it's", "日本"])
         nothing = select(AuditLine.actor).where(among(uow.session, AuditLine.actor, []))
         assert list(uow.session.scalars(nothing)) == []
+
+
+def _outbox_row(n: int, **changes: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "id": f"00000000-0000-7000-8000-{n:012d}",
+        "event_type": "test.happened",
+        "version": 1,
+        "aggregate_type": "test",
+        "aggregate_id": f"it's 日本 {n}",
+        "sequence": n,
+        "payload": {"n": n, "nested": {"list": [1, "二", None]}, "text": "a'b\"c"},
+        "headers": {} if n % 2 else {"request_id": f"r{n}"},
+        "created_at": datetime(2026, 5, 1, 12, 0, n % 60, 123000, tzinfo=UTC),
+        "status": "pending",
+        "routed_at": None if n % 3 else datetime(2026, 5, 2, tzinfo=UTC),
+        "last_error": None,
+    }
+    return row | changes
+
+
+def test_insert_many_stores_every_value_as_given(container: Container) -> None:
+    """Strings with quotes and CJK, JSON objects, NULLs, aware times, ints: read back equal (on
+    PostgreSQL through the binary unnest statement, elsewhere an executemany)."""
+    rows = [_outbox_row(n) for n in range(1, 301)]
+    with container.uow() as uow:
+        insert_many(uow.session, OutboxEvent.__table__, rows)  # type: ignore[arg-type]
+        insert_many(uow.session, OutboxEvent.__table__, [])  # type: ignore[arg-type]
+        uow.commit()
+    with container.uow() as uow:
+        stored = uow.session.execute(select(OutboxEvent.__table__).order_by(OutboxEvent.sequence))
+        assert [dict(row._mapping) for row in stored] == rows
+
+
+@pytest.mark.postgres_only
+def test_insert_many_refuses_an_over_long_value_instead_of_cutting_it(
+    container: Container,
+) -> None:
+    rows = [_outbox_row(1), _outbox_row(2, aggregate_id="x" * 65)]  # the column is VARCHAR(64)
+    with pytest.raises(exc.DataError, match="too long"), container.uow() as uow:
+        insert_many(uow.session, OutboxEvent.__table__, rows)  # type: ignore[arg-type]
+        uow.commit()
+    with container.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
 
 
 def _drop_pooled_connections(container: Container) -> None:
