@@ -124,6 +124,33 @@ def test_issue_seal_download_verify_and_count(client: TestClient, container: Con
     assert client.get("/api/v1/staff/receipts/stats", headers=bearer(token)).status_code == 401
 
 
+@pytest.mark.parametrize(
+    ("query", "span"),
+    [
+        ({}, ("2026-02-01", "2026-03-02")),  # the default: 30 days to today (Beijing)
+        # 366 days, the most
+        ({"date_from": "2025-03-01", "date_to": "2026-03-01"}, ("2025-03-01", "2026-03-01")),
+        ({"date_from": "2025-02-28", "date_to": "2026-03-01"}, None),  # 367 days
+        ({"date_from": "2026-03-02", "date_to": "2026-03-01"}, None),  # reversed
+    ],
+)
+def test_staff_stats_take_a_bounded_date_range(
+    client: TestClient, container: Container, query: dict[str, str], span: tuple[str, str] | None
+) -> None:
+    response = client.get(
+        "/api/v1/staff/receipts/stats",
+        params=query,
+        headers=bearer(_staff_token(client, container)),
+    )
+    body = response.json()
+    if span is None:
+        assert (response.status_code, body["code"]) == (422, "invalid_date_range")
+        assert response.headers["content-type"] == "application/problem+json"
+    else:
+        assert response.status_code == 200, response.text
+        assert (body["date_from"], body["date_to"], body["days"]) == (*span, [])
+
+
 def test_the_public_page(client: TestClient, container: Container) -> None:
     customer = sign_in(client)
     no = _purchase(container, customer["customer_id"])

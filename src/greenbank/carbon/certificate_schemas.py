@@ -1,8 +1,9 @@
 """HTTP output of the carbon reduction certificate: the masked figures as of issue, the links,
-and the verdict on an uploaded PDF."""
+the verdict on an uploaded PDF, and the staff's per-day figures."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Self
 from urllib.parse import quote
@@ -13,6 +14,7 @@ from greenbank.carbon.card import kg_text
 from greenbank.carbon.certificate import PUBLIC_PATH, verification_link
 from greenbank.carbon.certificate_checks import UploadCheck
 from greenbank.carbon.certificates import CertificateView, Issued
+from greenbank.carbon.staff_queries import CertificateDay
 
 _EXAMPLE: dict[str, JsonValue] = {
     "certificate_no": "CR20260302K7M2QX9PZA",
@@ -151,4 +153,42 @@ class CertificateUploadVerdict(BaseModel):
                 if check.valid and check.certificate is not None
                 else None
             ),
+        )
+
+
+class CertificateFigures(BaseModel):
+    """What staff count for certificates, for one day or summed over a range."""
+
+    issued: int = Field(
+        description="Certificates issued (asking again with unchanged figures is not a new one)"
+    )
+    verified: int = Field(description="Checks by number + code (API or page) or upload that passed")
+    verification_failed: int = Field(
+        description="Checks that did not pass: a wrong number or code (downloads included), an "
+        "upload that is not an intact certificate we stored"
+    )
+    downloads: int = Field(description="Original PDFs downloaded with the right number and code")
+
+
+class CertificateDayOut(CertificateFigures):
+    day: date = Field(description="Business day (Asia/Shanghai)")
+
+
+class CertificateStats(CertificateFigures):
+    """The range's totals, then each day on which a certificate was issued or checked."""
+
+    date_from: date
+    date_to: date
+    days: list[CertificateDayOut]
+
+    @classmethod
+    def of(cls, first: date, last: date, days: Sequence[CertificateDay]) -> Self:
+        totals = {
+            name: sum(getattr(d, name) for d in days) for name in CertificateFigures.model_fields
+        }
+        return cls(
+            date_from=first,
+            date_to=last,
+            days=[CertificateDayOut.model_validate(d, from_attributes=True) for d in days],
+            **totals,
         )

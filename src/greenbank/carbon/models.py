@@ -244,6 +244,7 @@ class Certificate(Base):
     __table_args__ = (
         UniqueConstraint("customer_id", "business_date", "fingerprint"),
         CheckConstraint("lifetime_mg >= 0 AND provisional_mg >= 0", name="figures"),
+        Index("ix_carbon_certificates_day", "business_date"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -269,7 +270,10 @@ class Certificate(Base):
 
 class CertificateCheck(Base):
     __tablename__ = "carbon_certificate_checks"
-    __table_args__ = (Index("ix_carbon_certificate_checks_client", "client", "at"),)
+    __table_args__ = (
+        Index("ix_carbon_certificate_checks_client", "client", "at"),
+        Index("ix_carbon_certificate_checks_day", "business_date", "method"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     at: Mapped[datetime]

@@ -1,4 +1,5 @@
-"""What staff see: refused events and why, totals per scenario per day, and anomalies."""
+"""What staff see: refused events and why, totals per scenario per day, anomalies, and the
+reduction certificates issued and checked per day."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from greenbank.carbon.models import Entry, Rejection
+from greenbank.carbon.certificate_checks import Method
+from greenbank.carbon.models import Certificate, CertificateCheck, Entry, Rejection
 from greenbank.carbon.pipeline import Reason
 from greenbank.db import UowFactory
 
@@ -116,3 +118,52 @@ def anomalies(uow_factory: UowFactory, *, since: datetime, limit: int = 20) -> l
             .limit(limit)
         ).all()
         return [Anomaly(str(c), int(o), int(d), at) for c, o, d, at in rows]
+
+
+@dataclass
+class CertificateDay:
+    day: date
+    issued: int = 0
+    verified: int = 0  # checks by number + code or by upload that passed
+    verification_failed: int = 0  # every other recorded check, failed downloads included
+    downloads: int = 0  # original PDFs handed out (number and code matched)
+
+
+def certificate_days(uow_factory: UowFactory, *, start: date, end: date) -> list[CertificateDay]:
+    """Certificates issued and public checks per business day, oldest first; days without either
+    are left out. Each recorded check counts once (attempts refused by the rate limit are not
+    recorded), so verified + verification_failed + downloads is every check of the day."""
+    days: dict[date, CertificateDay] = {}
+
+    def day(d: date) -> CertificateDay:
+        return days.setdefault(d, CertificateDay(d))
+
+    with uow_factory() as uow:
+        issued = uow.session.execute(
+            select(Certificate.business_date, func.count())
+            .where(Certificate.business_date.between(start, end))
+            .group_by(Certificate.business_date)
+        )
+        for d, count in issued:
+            day(d).issued += count
+        checks = uow.session.execute(
+            select(
+                CertificateCheck.business_date,
+                CertificateCheck.method,
+                CertificateCheck.outcome,
+                func.count(),
+            )
+            .where(CertificateCheck.business_date.between(start, end))
+            .group_by(
+                CertificateCheck.business_date, CertificateCheck.method, CertificateCheck.outcome
+            )
+        )
+        for d, method, outcome, count in checks:
+            figures = day(d)
+            if outcome != "ok":
+                figures.verification_failed += count
+            elif method == Method.DOWNLOAD:
+                figures.downloads += count
+            else:
+                figures.verified += count
+    return [days[d] for d in sorted(days)]

@@ -1,6 +1,7 @@
 """Staff routes of the carbon account, ``/api/v1/carbon/staff``: methodology versions with
-maker-checker approval, re-computation, refused events, daily totals and anomalies. Every call
-is permission-checked and audited by ``require_permission``."""
+maker-checker approval, re-computation, refused events, daily totals, anomalies and the
+reduction certificates' figures. Every call is permission-checked and audited by
+``require_permission``."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from greenbank.api.date_range import RANGE_PROBLEM, DayRangeDep
 from greenbank.api.deps import ContainerDep
 from greenbank.carbon import methodologies_admin as admin
 from greenbank.carbon import recomputation, staff_queries
+from greenbank.carbon.certificate_schemas import CertificateStats
 from greenbank.carbon.schemas import (
     AnomalyOut,
     ChangeOut,
@@ -32,6 +35,10 @@ router = APIRouter(prefix="/staff", tags=["carbon staff"])
 Manager = Annotated[StaffPrincipal, require_permission("carbon.methodologies.manage")]
 Checker = Annotated[StaffPrincipal, require_permission("carbon.methodologies.approve")]
 Reader = Annotated[StaffPrincipal, require_permission("reports.read")]
+READER_PROBLEMS: dict[int | str, dict[str, object]] = {
+    401: {"description": "No staff token"},
+    403: {"description": "Missing reports.read"},
+}
 
 
 @router.get("/methodologies", summary="All methodology versions", name="carbon.methodologies.list")
@@ -154,7 +161,12 @@ def _run(container: ContainerDep, view: recomputation.RunView) -> RunOut:
     return RunOut.model_validate({**view.__dict__, "report": report})
 
 
-@router.get("/rejections", summary="Refused events and their reasons", name="carbon.rejections")
+@router.get(
+    "/rejections",
+    summary="Refused events and their reasons",
+    name="carbon.rejections",
+    responses=READER_PROBLEMS,
+)
 def rejections(
     staff: Reader,
     container: ContainerDep,
@@ -171,7 +183,12 @@ def rejections(
     )
 
 
-@router.get("/totals", summary="Reductions per scenario per day", name="carbon.totals")
+@router.get(
+    "/totals",
+    summary="Reductions per scenario per day",
+    name="carbon.totals",
+    responses=READER_PROBLEMS,
+)
 def day_totals(
     staff: Reader,
     container: ContainerDep,
@@ -188,6 +205,7 @@ def day_totals(
     "/anomalies",
     summary="Customers refused most often for caps and duplicates",
     name="carbon.anomalies",
+    responses=READER_PROBLEMS,
 )
 def anomalies(
     staff: Reader,
@@ -198,3 +216,25 @@ def anomalies(
     since = container.clock.now() - timedelta(days=days)
     rows = staff_queries.anomalies(container.uow, since=since, limit=limit)
     return [AnomalyOut.model_validate(r) for r in rows]
+
+
+@router.get(
+    "/certificates/stats",
+    summary="Reduction certificates issued, verified and downloaded per day",
+    description=(
+        "Per business day (Asia/Shanghai) in date_from..date_to (both included, at most 366 "
+        "days), with totals over the range: certificates issued, and the public checks of "
+        "that day (JSON API and /verify/certificate page alike). A check by number + code or "
+        "by upload that passes is `verified`; every check that does not, a download with a "
+        "wrong number or code included, is `verification_failed`; a download with the right "
+        "ones is `downloads`. Attempts refused by the rate limit are not counted. Days without "
+        "any of these are left out."
+    ),
+    name="carbon.certificates.stats",
+    responses={**READER_PROBLEMS, **RANGE_PROBLEM},
+)
+def certificate_stats(
+    staff: Reader, container: ContainerDep, span: DayRangeDep
+) -> CertificateStats:
+    days = staff_queries.certificate_days(container.uow, start=span.first, end=span.last)
+    return CertificateStats.of(span.first, span.last, days)

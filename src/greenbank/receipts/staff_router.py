@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from greenbank.api.date_range import RANGE_PROBLEM, DayRangeDep
 from greenbank.api.deps import ContainerDep
-from greenbank.clock import business_date
-from greenbank.errors import ValidationFailed
 from greenbank.identity.deps import StaffPrincipal, require_permission
 from greenbank.receipts.queries import ReceiptFilter, daily_figures, list_receipts
 from greenbank.receipts.render import ReceiptType
@@ -17,34 +16,24 @@ from greenbank.receipts.schemas import DayFiguresOut, ReceiptStats, StaffReceipt
 
 router = APIRouter(prefix="/api/v1/staff/receipts", tags=["receipts (staff)"])
 Staff = Annotated[StaffPrincipal, require_permission("receipts.stats.read")]
-MAX_DAYS = 366
 FORBIDDEN: dict[int | str, dict[str, object]] = {
     401: {"description": "No staff token"},
     403: {"description": "Missing receipts.stats.read"},
 }
 
 
-class BadRange(ValidationFailed):
-    code = "invalid_date_range"
-    title = "The date range is not valid"
-
-
-@router.get("/stats", name="receipts.staff.stats", summary="Receipts issued and verified per day")
-def stats(
-    _staff: Staff,
-    container: ContainerDep,
-    date_from: Annotated[date | None, Query(description="Default: 29 days before date_to")] = None,
-    date_to: Annotated[date | None, Query(description="Default: today (Beijing)")] = None,
-) -> ReceiptStats:
-    last = date_to or business_date(container.clock.now())
-    first = date_from or last - timedelta(days=29)
-    if first > last or (last - first).days >= MAX_DAYS:
-        raise BadRange(f"date_from must be on or before date_to, at most {MAX_DAYS} days")
+@router.get(
+    "/stats",
+    name="receipts.staff.stats",
+    summary="Receipts issued and verified per day",
+    responses={**FORBIDDEN, **RANGE_PROBLEM},
+)
+def stats(_staff: Staff, container: ContainerDep, span: DayRangeDep) -> ReceiptStats:
     with container.uow() as uow:
-        days = daily_figures(uow.session, first, last)
+        days = daily_figures(uow.session, span.first, span.last)
     return ReceiptStats(
-        date_from=first,
-        date_to=last,
+        date_from=span.first,
+        date_to=span.last,
         issued=sum(d.issued for d in days),
         sealed=sum(d.sealed for d in days),
         verified=sum(d.verified for d in days),
