@@ -32,7 +32,6 @@ from sqlalchemy import (
     event,
     exc,
     func,
-    insert,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -207,40 +206,43 @@ def among(
 
 def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys, every column they need; no Python-side defaults
-    are applied) in one go, for batch writers.
+    are applied) in one go, for batch writers. Each value goes through its column type's bind
+    processing, as SQLAlchemy would send it, straight to the driver (no per-row parameter
+    building in SQLAlchemy, about a third of an executemany's client CPU on SQLite).
 
     On PostgreSQL: one ``INSERT ... SELECT FROM unnest(...)`` with one array per column in
     psycopg's binary format. The server runs one statement instead of one per row, and the client
     spends a third of the CPU of an executemany (carbon events: 28 -> 8.5 µs a row, measured).
-    Each value goes through its column type's bind processing first, as SQLAlchemy would send
-    it; arrays are cast to the column's type without its length, so an over-long value fails on
-    the column as it would on a plain INSERT instead of being cut by the cast. Elsewhere: an
-    executemany of ``insert(table)``.
+    The arrays are cast to the column's type without its length, so an over-long value fails on
+    the column as it would on a plain INSERT instead of being cut by the cast. On SQLite: an
+    executemany of the one-row INSERT.
     """
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
-    if dialect.name != "postgresql":
-        session.execute(insert(table), list(rows))
-        return
     keys = list(rows[0])
     columns = [table.c[key] for key in keys]
-    arrays, casts = [], []
+    values = []
     for key, column in zip(keys, columns, strict=True):
-        column_type = column.type.dialect_impl(dialect)
-        process = column_type.bind_processor(dialect)
-        values = [row[key] for row in rows]
-        arrays.append([process(v) for v in values] if process else values)
-        casts.append(re.sub(r"\(.*?\)", "", column_type.compile(dialect=dialect)) + "[]")
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        values.append([process(row[key]) for row in rows] if process else [r[key] for r in rows])
     quote = dialect.identifier_preparer
     listed = ", ".join(quote.quote(column.name) for column in columns)
-    unnest = ", ".join(f"%b::{cast}" for cast in casts)
-    statement = (  # names from the table's metadata, values bound: nothing here is user input
-        f"INSERT INTO {quote.format_table(table)} ({listed}) "  # noqa: S608
-        f"SELECT * FROM unnest({unnest}) AS u({listed})"
-    )
-    connection.exec_driver_sql(statement, tuple(arrays))
+    target = f"{quote.format_table(table)} ({listed})"
+    # Names from the table's metadata, values bound: nothing in these statements is user input.
+    if dialect.name == "postgresql":
+        casts = [
+            re.sub(r"\(.*?\)", "", c.type.dialect_impl(dialect).compile(dialect=dialect))
+            for c in columns
+        ]
+        unnest = ", ".join(f"%b::{cast}[]" for cast in casts)
+        statement = f"INSERT INTO {target} SELECT * FROM unnest({unnest}) AS u({listed})"  # noqa: S608
+        connection.exec_driver_sql(statement, tuple(values))
+    else:
+        marks = ", ".join("?" * len(columns))
+        statement = f"INSERT INTO {target} VALUES ({marks})"  # noqa: S608
+        connection.exec_driver_sql(statement, list(zip(*values, strict=True)))
 
 
 def is_retryable(err: BaseException) -> bool:
