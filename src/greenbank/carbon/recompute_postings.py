@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from greenbank.carbon.domain import MG_PER_G
@@ -19,6 +19,7 @@ from greenbank.carbon.models import ADJUSTMENT, COUNTERS, ENTRIES, MethodologyRo
 from greenbank.carbon.pipeline import EventKey, counter_keys
 from greenbank.carbon.recompute import Adjustment
 from greenbank.carbon.store import AccountTotals
+from greenbank.db import insert_many
 from greenbank.ids import new_id
 
 
@@ -49,7 +50,7 @@ def post_adjustments(
         for key in counter_keys(a.customer_ref, a.scenario, day, methodology.caps, {})[:3]:
             counters[(key.customer_ref, key.window)] += a.delta_mg
         entries.append(_entry(a, event_id, methodology_id, day, points, run_id, now))
-    session.execute(insert(ENTRIES), entries)
+    insert_many(session, ENTRIES, entries)
     _bump_counters(session, methodology.scenario, counters)
 
 

@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 
 from greenbank.bus import publish
 from greenbank.clock import Clock
-from greenbank.db import among
+from greenbank.db import among, insert_many
 from greenbank.deposits.events import MaturityBatchProcessed
 from greenbank.deposits.holdings_models import (
     DepositHolding,
@@ -108,7 +108,7 @@ def write(
             )
         )
     if result.payouts:
-        session.execute(insert(PAYOUTS), result.payouts)
+        insert_many(session, PAYOUTS, result.payouts)
     entry_ids = [e for e in (roll_entry, return_entry) if e is not None]
     if result.events:
         publish(

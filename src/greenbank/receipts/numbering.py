@@ -24,6 +24,7 @@ from sqlalchemy import Table, event, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
+from greenbank.db import insert_many
 from greenbank.errors import Conflict
 from greenbank.receipts.models import Receipt, ReceiptCounter
 from greenbank.receipts.render import ReceiptType
@@ -123,7 +124,7 @@ def _number_before_commit(session: Session) -> None:
         for offset, item in enumerate(items):
             item.finish(item.receipt, first + offset)
             rows.append({c.key: getattr(item.receipt, c.key) for c in _RECEIPTS.columns})
-    session.execute(insert(_RECEIPTS), rows)
+    insert_many(session, _RECEIPTS, rows)
 
 
 @event.listens_for(Session, "after_soft_rollback")
