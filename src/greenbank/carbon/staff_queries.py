@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from greenbank.carbon.certificate_checks import Method
 from greenbank.carbon.models import Certificate, CertificateCheck, Entry, Rejection
 from greenbank.carbon.pipeline import Reason
 from greenbank.db import UowFactory
+from greenbank.receipts.queries import count_checks
 
 
 @dataclass(frozen=True)
@@ -159,11 +159,5 @@ def certificate_days(uow_factory: UowFactory, *, start: date, end: date) -> list
             )
         )
         for d, method, outcome, count in checks:
-            figures = day(d)
-            if outcome != "ok":
-                figures.verification_failed += count
-            elif method == Method.DOWNLOAD:
-                figures.downloads += count
-            else:
-                figures.verified += count
+            count_checks(day(d), method, outcome, count)
     return [days[d] for d in sorted(days)]

@@ -196,6 +196,8 @@ def test_daily_figures(
     verify_upload(container.uow, rt, pdf=pdf, client_ip=IP)
     verify_upload(container.uow, rt, pdf=pdf[:100], client_ip=IP)
     _check(container, rt, no, code, method=Method.DOWNLOAD)
+    with pytest.raises(ReceiptNotVerified):  # a refused download is a failed check, not a download
+        _check(container, rt, no, "AAAAAAAAAA", method=Method.DOWNLOAD)
     clock.advance(timedelta(days=1))
     _check(container, rt, no, code)
     with container.uow() as uow:
@@ -203,7 +205,7 @@ def test_daily_figures(
     assert [
         (d.day, d.issued, d.sealed, d.verified, d.verification_failed, d.downloads) for d in days
     ] == [
-        (date(2026, 3, 2), 2, 1, 2, 2, 1),
+        (date(2026, 3, 2), 2, 1, 2, 3, 1),
         (date(2026, 3, 3), 0, 0, 1, 0, 0),
     ]
     assert days[0].issued_by_type == {"deposit_purchase": 2}
