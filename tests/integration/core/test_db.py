@@ -127,6 +127,22 @@ def test_insert_many_stores_every_value_as_given(container: Container) -> None:
         assert [dict(row._mapping) for row in stored] == rows
 
 
+def test_insert_many_raises_sqlalchemys_integrity_error_and_writes_nothing(
+    container: Container,
+) -> None:
+    """Callers catch ``sqlalchemy.exc.IntegrityError`` (carbon ingestion retries a batch whose
+    key another batch stored first): the driver's error arrives translated."""
+    with container.uow() as uow:
+        insert_many(uow.session, OutboxEvent.__table__, [_outbox_row(1)])  # type: ignore[arg-type]
+        uow.commit()
+    with pytest.raises(exc.IntegrityError), container.uow() as uow:
+        rows = [_outbox_row(2), _outbox_row(1)]  # the second one's id is taken
+        insert_many(uow.session, OutboxEvent.__table__, rows)  # type: ignore[arg-type]
+        uow.commit()
+    with container.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(OutboxEvent)) == 1
+
+
 @pytest.mark.postgres_only
 def test_insert_many_refuses_an_over_long_value_instead_of_cutting_it(
     container: Container,
