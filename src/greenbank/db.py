@@ -206,7 +206,8 @@ def among(
 
 def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys, every column they need; no Python-side defaults
-    are applied) in one go, for batch writers. Each value goes through its column type's bind
+    are applied; no ARRAY columns, which ``unnest`` would flatten) in one go, for batch writers
+    (ADR 0010). Each value goes through its column type's bind
     processing, as SQLAlchemy would send it, straight to the driver (no per-row parameter
     building in SQLAlchemy, about a third of an executemany's client CPU on SQLite).
 
