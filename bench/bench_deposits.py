@@ -2,9 +2,10 @@
 
 1. A throwaway database gets the demo catalogue and CUSTOMERS funded Class II accounts.
 2. ``pgbench -c 8 -j 2 -T 20`` (TPC-B-like, scale 10) on its own database: the reference TPS.
-3. uvicorn serves the app in a subprocess on 127.0.0.1 (bus dispatcher and maturity scheduler
-   off, so only purchases run); 32 client threads, each with its own httpx client, buy random
-   time deposits (``POST /api/v1/deposits/holdings`` with an Idempotency-Key) for the same time.
+3. uvicorn serves the app in a subprocess on 127.0.0.1 (``--http-threads`` request threads per
+   worker; bus dispatcher and maturity scheduler off, so only purchases run); 32 client threads,
+   each with its own httpx client, buy random time deposits (``POST /api/v1/deposits/holdings``
+   with an Idempotency-Key) for the same time.
    Target: >= 25% of pgbench's TPS, p99 < 100 ms.
 4. HOLDINGS holdings maturing on one day (half roll over, half return) are settled by
    ``run_maturity``. Target: >= 5,000 holdings/s.
@@ -66,12 +67,15 @@ ANALYSIS = [
     "  cap purchases near 150-200/s whatever the locking; pgbench's C client spends ~0.4 ms of",
     "  CPU a transaction. The target (>= 25 % of pgbench) is out of reach of a Python HTTP service",
     "  on this machine.",
-    "- The one row all buyers share is the day's receipt counter (gapless numbers, ADR 0007).",
-    "  It is taken in the commit's last statements and held for one INSERT and the COMMIT: 4 ms",
-    "  median with 8 buyers (~1.5 ms of it the WAL flush; the rest the interpreter returning to",
-    "  the connection), down from ~8 statements plus a savepoint before.",
-    "- Also fixed in this round: with --workers N uvicorn's listening socket lost TCP_NODELAY,",
-    "  which added ~44 ms to every keep-alive request (greenbank serve now binds its own socket).",
+    "- The one row all buyers share is the day's receipt counter (gapless numbers, ADR 0007),",
+    "  taken in the commit's last statements and held for one INSERT and the COMMIT. Sampled",
+    "  pg_stat_activity shows about half the buyers waiting on it; its holder is usually waiting",
+    "  for its Python thread to get the interpreter back between those statements. Fewer request",
+    "  threads per worker (GREENBANK_HTTP_THREADS) shorten that wait: with anyio's default 40,",
+    "  75-118 purchases/s and a p99 of 0.7-1.3 s on this machine.",
+    "- Also fixed in an earlier round: with --workers N uvicorn's listening socket lost",
+    "  TCP_NODELAY, which added ~44 ms to every keep-alive request (greenbank serve now binds its",
+    "  own socket).",
 ]
 LONG = TokenPolicy(access_ttl=timedelta(days=1), refresh_ttl=timedelta(days=2))
 
@@ -157,7 +161,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(var_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(var_dir: Path, port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "GREENBANK_DATABASE_URL": URL,
@@ -167,6 +171,7 @@ def start_server(var_dir: Path, port: int, workers: int) -> subprocess.Popen[byt
         "GREENBANK_LOG_LEVEL": "WARNING",
         "GREENBANK_BUS_EMBEDDED_DISPATCHER": "0",
         "GREENBANK_DEPOSITS_MATURITY_SCHEDULER": "0",
+        "GREENBANK_HTTP_THREADS": str(threads),
     }
     server = subprocess.Popen(
         [
@@ -317,6 +322,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=640)
     parser.add_argument("--holdings", type=int, default=30_000)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--http-threads", type=int, default=4, help="GREENBANK_HTTP_THREADS of each worker"
+    )
     parser.add_argument("--no-write", action="store_true", help="do not update performance.md")
     parser.add_argument("--maturity-only", action="store_true", help="skip pgbench and HTTP")
     args = parser.parse_args()
@@ -333,7 +341,7 @@ def main() -> None:
             reference = reference_tps(args.seconds)
             print(f"pgbench: {reference:,.0f} tps")
             port = free_port()
-            server = start_server(var_dir, port, args.workers)
+            server = start_server(var_dir, port, args.workers, args.http_threads)
             try:
                 http = buyers(port, customers, args.seconds)
             finally:
@@ -381,7 +389,8 @@ def main() -> None:
             "",
             f"- Measured: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine}, Python "
             f"{platform.python_version()}, PostgreSQL on 127.0.0.1 (same machine)",
-            f"- Purchases: uvicorn with {args.workers} worker processes, {CLIENTS} httpx client "
+            f"- Purchases: uvicorn with {args.workers} worker processes of {args.http_threads} "
+            f"request threads (GREENBANK_HTTP_THREADS), {CLIENTS} httpx client "
             f"threads, {args.customers} customers buying random TD products and amounts. Each "
             "purchase is one transaction: account lock, ledger entry, holding, quota, outbox "
             "event and a gap-free numbered e-receipt. Bus dispatcher off (sealing is a worker's).",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
@@ -33,6 +34,17 @@ def test_readyz_is_503_on_an_unmigrated_database(tmp_path: object) -> None:
         response = test_client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["migrations"]["at_head"] is False
+
+
+@pytest.mark.parametrize(("http_threads", "tokens"), [(None, 40), (4, 4)])
+def test_http_threads_sets_the_request_thread_pool(http_threads: int | None, tokens: int) -> None:
+    """GREENBANK_HTTP_THREADS caps the threads running synchronous endpoints (anyio's default
+    limiter of the app's event loop); unset, anyio's 40 stay."""
+    settings = Settings(database_url="sqlite://", http_threads=http_threads, _env_file=None)  # type: ignore[call-arg]
+    with TestClient(create_app(container=build_container(settings))) as test_client:
+        assert test_client.portal is not None
+        limiter = test_client.portal.call(to_thread.current_default_thread_limiter)
+        assert limiter.total_tokens == tokens
 
 
 def test_unknown_route_is_problem_json(client: TestClient) -> None:

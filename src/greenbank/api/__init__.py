@@ -6,6 +6,7 @@ import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         dispatcher = start_embedded(container)  # None when GREENBANK_BUS_EMBEDDED_DISPATCHER=0
         maturity = start_maturity_scheduler(container)  # GREENBANK_DEPOSITS_MATURITY_SCHEDULER
         freeze_start_up_heap(settings)  # GREENBANK_GC_FREEZE
+        if settings.http_threads is not None:  # GREENBANK_HTTP_THREADS
+            to_thread.current_default_thread_limiter().total_tokens = settings.http_threads
         yield
         if maturity is not None:
             maturity.stop()
