@@ -319,8 +319,8 @@ def main() -> int:
         "- Where the time goes: an entry costs the database about 1.5 times a TPC-B transaction"
         " (the function's look-ups, two balance rows, entry and postings with their indexes and"
         " foreign keys, the deferred balance trigger) — see 'pgbench calling the function' — and"
-        " the Python client adds ~250-350 µs of CPU an entry (psycopg's call and wait, the pool,"
-        " the draft) on the same two CPUs.",
+        " the Python client adds ~200-350 µs of CPU an entry, by host (psycopg's call and wait,"
+        " the pool, the draft) on the same two CPUs.",
         "",
         "```",
         *(
