@@ -205,11 +205,11 @@ def among(
 
 
 def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys, every column they need; no Python-side defaults
-    are applied; no ARRAY columns, which ``unnest`` would flatten) in one go, for batch writers
-    (ADR 0010). Each value goes through its column type's bind
-    processing, as SQLAlchemy would send it, straight to the driver (no per-row parameter
-    building in SQLAlchemy, about a third of an executemany's client CPU on SQLite).
+    """Insert ``rows`` in one go, for batch writers (ADR 0010). The rows are dicts with the same
+    keys and every column they need: no Python-side defaults are applied, and ARRAY columns are
+    not supported (``unnest`` would flatten them). Each value goes through its column type's
+    bind processing, as SQLAlchemy would send it, straight to the driver: no per-row parameter
+    building in SQLAlchemy, about a third of an executemany's client CPU on SQLite.
 
     On PostgreSQL: one ``INSERT ... SELECT FROM unnest(...)`` with one array per column in
     psycopg's binary format. The server runs one statement instead of one per row, and the client
@@ -222,26 +222,24 @@ def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         return
     connection = session.connection()
     dialect = connection.dialect
-    keys = list(rows[0])
-    columns = [table.c[key] for key in keys]
-    values = []
-    for key, column in zip(keys, columns, strict=True):
-        process = column.type.dialect_impl(dialect).bind_processor(dialect)
-        values.append([process(row[key]) for row in rows] if process else [r[key] for r in rows])
     quote = dialect.identifier_preparer
-    listed = ", ".join(quote.quote(column.name) for column in columns)
+    names, casts, values = [], [], []
+    for key in rows[0]:
+        column = table.c[key]
+        column_type = column.type.dialect_impl(dialect)
+        process = column_type.bind_processor(dialect)
+        names.append(quote.quote(column.name))
+        casts.append(re.sub(r"\(.*?\)", "", column_type.compile(dialect=dialect)) + "[]")
+        values.append([process(row[key]) for row in rows] if process else [r[key] for r in rows])
+    listed = ", ".join(names)
     target = f"{quote.format_table(table)} ({listed})"
     # Names from the table's metadata, values bound: nothing in these statements is user input.
     if dialect.name == "postgresql":
-        casts = [
-            re.sub(r"\(.*?\)", "", c.type.dialect_impl(dialect).compile(dialect=dialect))
-            for c in columns
-        ]
-        unnest = ", ".join(f"%b::{cast}[]" for cast in casts)
+        unnest = ", ".join(f"%b::{cast}" for cast in casts)
         statement = f"INSERT INTO {target} SELECT * FROM unnest({unnest}) AS u({listed})"  # noqa: S608
         connection.exec_driver_sql(statement, tuple(values))
     else:
-        marks = ", ".join("?" * len(columns))
+        marks = ", ".join("?" * len(names))
         statement = f"INSERT INTO {target} VALUES ({marks})"  # noqa: S608
         connection.exec_driver_sql(statement, list(zip(*values, strict=True)))
 

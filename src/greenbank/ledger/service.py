@@ -54,13 +54,6 @@ def post_entry(session: Session, *, clock: Clock, spec: EntrySpec) -> EntryOut:
     return post_draft(session, spec=spec, draft=draft, fingerprint=domain.entry_fingerprint(spec))
 
 
-def post_draft(session: Session, *, spec: EntrySpec, draft: EntryOut, fingerprint: str) -> EntryOut:
-    """``post_entry`` of an entry already drafted (``posting.new_entry``) from a checked spec,
-    with its ``domain.entry_fingerprint``: ``commands.post_entry`` hands both over when its
-    one-statement attempt declined."""
-    return _post(session, spec, draft, fingerprint)
-
-
 def reverse_entry(
     session: Session, *, clock: Clock, entry_id: str, idempotency_key: str, reason: str
 ) -> EntryOut:
@@ -88,10 +81,14 @@ def reverse_entry(
         metadata={"reverses": entry_id, "reversed_code": original.code},
         currency=original.currency,
     )
-    return _post(session, spec, new_entry(spec, clock.now(), entry_id), fingerprint)
+    draft = new_entry(spec, clock.now(), entry_id)
+    return post_draft(session, spec=spec, draft=draft, fingerprint=fingerprint)
 
 
-def _post(session: Session, spec: EntrySpec, draft: EntryOut, fingerprint: str) -> EntryOut:
+def post_draft(session: Session, *, spec: EntrySpec, draft: EntryOut, fingerprint: str) -> EntryOut:
+    """Append an entry already drafted (``posting.new_entry``) from a checked spec, with its
+    fingerprint. ``post_entry`` and ``reverse_entry`` draft here; ``commands.post_entry`` hands
+    its draft over when its one-statement attempt declined, so both attempts share one id."""
     conn = session.connection()
     if fast_path.applies(conn) and fast_path.post(conn, draft, fingerprint=fingerprint):
         return draft
