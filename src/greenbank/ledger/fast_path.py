@@ -1,13 +1,15 @@
 """PostgreSQL's fast path: post a plain entry with one call of ``greenbank_post_entry``.
 
-The function (migration 0014) runs the posting path's statements server-side: key look-up,
-balance-row locks in account-id order, the account and guard rules, entry, postings with their
-running balances, totals. It goes straight to the driver (psycopg) as a prepared statement:
-client CPU per entry limits throughput, and SQLAlchemy's per-statement work is a large part of
-it. When the entry is not plain (its key was used, an account is missing, closed or short, the
-key lost a race) the function writes nothing and the caller falls back to the Python path on the
-same transaction, so errors, replays and releasing expired holds keep one implementation. Both
-paths write identical rows (``test_ledger_fast_path.py``).
+The function (migrations 0014 and 0019) runs the posting path's statements server-side: key
+look-up, balance-row locks in account-id order, the account and guard rules, entry, postings
+with their running balances, totals. It works leg by leg with scalar parameters so that
+PostgreSQL plans each statement once per connection, not on every call. The call goes straight
+to the driver (psycopg) as a prepared statement: client CPU per entry limits throughput, and
+SQLAlchemy's per-statement work is a large part of it. When the entry is not plain (its key was
+used, an account is missing, closed or short, the key lost a race) the function writes nothing
+and the caller falls back to the Python path on the same transaction, so errors, replays and
+releasing expired holds keep one implementation. Both paths write identical rows
+(``test_ledger_fast_path.py``).
 
 A command that posts one entry and nothing else (``commands.post_entry``) makes the call on its
 own, as one autocommit statement (``post_alone``, ADR 0009): one round trip instead of four.
