@@ -4,7 +4,8 @@
 2. ``pgbench -c 8 -j 2 -T 20`` (TPC-B-like, scale 10) on its own database: the reference TPS.
 3. uvicorn serves the app in a subprocess on 127.0.0.1 (``--http-threads`` request threads per
    worker; bus dispatcher and maturity scheduler off, so only purchases run); 32 client threads,
-   each with its own httpx client, buy random time deposits (``POST /api/v1/deposits/holdings``
+   each with its own keep-alive connection (the standard library's http.client, light on the
+   CPU the server shares), buy random time deposits (``POST /api/v1/deposits/holdings``
    with an Idempotency-Key) for the same time.
    Target: >= 25% of pgbench's TPS, p99 < 100 ms.
 4. HOLDINGS holdings maturing on one day (half roll over, half return) are settled by
@@ -15,6 +16,7 @@ Both phases end with ``verify_ledger``. Figures go to docs/performance.md (bench
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
@@ -24,7 +26,9 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any, cast
 
@@ -60,22 +64,27 @@ CLIENTS = 32
 TD_CODES = ["TD-3M", "TD-6M", "TD-1Y", "TD-2Y", "TD-3Y"]
 TARGET_RATIO, TARGET_P99_MS, TARGET_MATURITY = 0.25, 100.0, 5_000
 ANALYSIS = [
-    "- Where the time goes: a purchase over HTTP costs ~9-11 ms of server CPU (measured from",
-    "  /proc with 8 clients: FastAPI, bearer-token look-up and JSON ~4 ms; the purchase service",
-    "  ~5 ms for 13 statements through the SQLAlchemy ORM and one call of the ledger's stored",
-    "  function). Two CPUs shared by the 2 workers, PostgreSQL and the 32-thread load generator",
-    "  cap purchases near 150-200/s whatever the locking; pgbench's C client spends ~0.4 ms of",
-    "  CPU a transaction. The target (>= 25 % of pgbench) is out of reach of a Python HTTP service",
-    "  on this machine.",
+    "- Where the time goes (sampled from /proc during the purchase phase, 2026-11-24): the two",
+    "  CPUs are busy. A purchase costs ~6 ms of CPU in the server's workers (FastAPI, the bearer",
+    "  look-up and JSON ~1.5 ms; the purchase ~4.5 ms: 16 statements through the SQLAlchemy ORM",
+    "  and one call of the ledger's stored function) and ~1.5 ms in PostgreSQL; the http.client",
+    "  load generator uses ~0.03 CPU. That caps purchases near 250/s on this machine whatever the",
+    "  locking. The target (>= 25 % of pgbench) would need ~1.5 ms of CPU a purchase in all, out",
+    "  of reach of a Python HTTP service here; pgbench's C client spends ~0.4 ms a transaction.",
+    "- Fixed on the way (2026-11-24): with one listening socket shared by the workers, the first",
+    "  worker to wake accepted all 32 keep-alive connections (the other idled), so the server ran",
+    "  on one CPU; each worker now listens on its own SO_REUSEPORT socket. Authentication ended",
+    "  with a ROLLBACK, which made psycopg drop the connection's prepared statements and send",
+    "  DEALLOCATE ALL on every request; it now ends with COMMIT (UnitOfWork.end_reading):",
+    "  PostgreSQL's CPU per purchase fell from 2.7 to 1.5 ms. The httpx load generator used",
+    "  ~0.7 CPU of the two; the bench's clients are the standard library's http.client now.",
     "- The one row all buyers share is the day's receipt counter (gapless numbers, ADR 0007),",
-    "  taken in the commit's last statements and held for one INSERT and the COMMIT. Sampled",
-    "  pg_stat_activity shows about half the buyers waiting on it; its holder is usually waiting",
-    "  for its Python thread to get the interpreter back between those statements. Fewer request",
-    "  threads per worker (GREENBANK_HTTP_THREADS) shorten that wait: with anyio's default 40,",
-    "  75-118 purchases/s and a p99 of 0.7-1.3 s on this machine.",
+    "  taken in the commit's last statements: held ~2 ms (UPDATE, INSERT, COMMIT; p90 2.8 ms),",
+    "  measured in the workers. Fewer request threads per worker (GREENBANK_HTTP_THREADS) keep",
+    "  its holder from waiting for the interpreter: with anyio's default 40, 75-118 purchases/s",
+    "  and a p99 of 0.7-1.3 s on this machine (an earlier round).",
     "- Also fixed in an earlier round: with --workers N uvicorn's listening socket lost",
-    "  TCP_NODELAY, which added ~44 ms to every keep-alive request (greenbank serve now binds its",
-    "  own socket).",
+    "  TCP_NODELAY, which added ~44 ms to every keep-alive request.",
 ]
 LONG = TokenPolicy(access_ttl=timedelta(days=1), refresh_ttl=timedelta(days=2))
 
@@ -180,15 +189,25 @@ def start_server(var_dir: Path, port: int, workers: int, threads: int) -> subpro
         ],
         env=env,
     )
-    for _ in range(200):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
+    for _ in range(300):
+        if listening(port) == workers:  # every worker's own socket (SO_REUSEPORT)
+            with suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    return server
         time.sleep(0.1)
     server.kill()
     raise SystemExit("the server did not start")
+
+
+def listening(port: int) -> int:
+    """TCP sockets listening on ``port`` (Linux's /proc/net/tcp). Clients that connect before
+    every worker listens all land on the early ones and stay there (keep-alive)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(
+        1
+        for row in rows
+        if row.split()[3] == "0A" and int(row.split()[1].rsplit(":", 1)[1], 16) == port
+    )
 
 
 def buyers(port: int, customers: list[tuple[str, str]], seconds: float) -> dict[str, Any]:
@@ -200,22 +219,28 @@ def buyers(port: int, customers: list[tuple[str, str]], seconds: float) -> dict[
     def work(i: int) -> None:
         rng = random.Random(i)
         mine = customers[i::CLIENTS]
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            n = 0
-            while time.perf_counter() < deadline:
-                _, token = mine[n % len(mine)]
-                body = {
-                    "product_code": rng.choice(TD_CODES),
-                    "amount_fen": rng.randint(50, 500) * 100,
-                }
-                headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"{i}-{n}"}
-                started = time.perf_counter()
-                response = http.post("/api/v1/deposits/holdings", json=body, headers=headers)
-                if response.status_code == 201:
-                    latencies[i].append(time.perf_counter() - started)
-                else:
-                    refused[i][response.status_code] = refused[i].get(response.status_code, 0) + 1
-                n += 1
+        http = HTTPConnection("127.0.0.1", port, timeout=30)  # keep-alive; light on the CPU
+        n = 0
+        while time.perf_counter() < deadline:
+            _, token = mine[n % len(mine)]
+            body = json.dumps(
+                {"product_code": rng.choice(TD_CODES), "amount_fen": rng.randint(50, 500) * 100}
+            )
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "Idempotency-Key": f"{i}-{n}",
+                "Content-Type": "application/json",
+            }
+            started = time.perf_counter()
+            http.request("POST", "/api/v1/deposits/holdings", body=body, headers=headers)
+            response = http.getresponse()
+            response.read()
+            if response.status == 201:
+                latencies[i].append(time.perf_counter() - started)
+            else:
+                refused[i][response.status] = refused[i].get(response.status, 0) + 1
+            n += 1
+        http.close()
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(CLIENTS)]
     for t in threads:
@@ -390,7 +415,7 @@ def main() -> None:
             f"- Measured: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine}, Python "
             f"{platform.python_version()}, PostgreSQL on 127.0.0.1 (same machine)",
             f"- Purchases: uvicorn with {args.workers} worker processes of {args.http_threads} "
-            f"request threads (GREENBANK_HTTP_THREADS), {CLIENTS} httpx client "
+            f"request threads (GREENBANK_HTTP_THREADS), {CLIENTS} http.client "
             f"threads, {args.customers} customers buying random TD products and amounts. Each "
             "purchase is one transaction: account lock, ledger entry, holding, quota, outbox "
             "event and a gap-free numbered e-receipt. Bus dispatcher off (sealing is a worker's).",

@@ -8,6 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -82,8 +85,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_serve_answers_and_stops_cleanly_on_ctrl_c(tmp_path: Path, workers: int) -> None:
+@contextmanager
+def serving(tmp_path: Path, workers: int) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+    """``greenbank serve`` on a migrated SQLite file, answering /healthz; stopped with Ctrl-C,
+    which must end it cleanly."""
     url = f"sqlite:///{tmp_path}/serve.db"
     assert run_cli("db", "upgrade", database_url=url, cwd=tmp_path).returncode == 0
     port = _free_port()
@@ -117,9 +122,59 @@ def test_serve_answers_and_stops_cleanly_on_ctrl_c(tmp_path: Path, workers: int)
                     raise
                 time.sleep(0.2)
         assert response.status_code == 200
-        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
+        yield port, proc
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_and_stops_cleanly_on_ctrl_c(tmp_path: Path, workers: int) -> None:
+    with serving(tmp_path, workers) as (port, _):
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
+
+
+def _sockets(port: int, state: str) -> set[str]:
+    """Inodes of the TCP sockets on local ``port`` in ``state`` (Linux's /proc/net/tcp)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) == port:
+            found.add(f"socket:[{fields[9]}]")
+    return found
+
+
+def _holders(inodes: set[str]) -> Counter[int]:
+    """How many of these sockets each process holds (/proc/PID/fd)."""
+    held: Counter[int] = Counter()
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        with suppress(OSError):
+            if os.readlink(fd) in inodes:
+                held[int(fd.parts[2])] += 1
+    return held
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def test_keep_alive_clients_opening_at_once_are_spread_over_the_workers(tmp_path: Path) -> None:
+    """Each worker listens on its own SO_REUSEPORT socket. With one shared socket the first
+    worker to wake took all 32 connections, and kept them."""
+    with serving(tmp_path, 2) as (port, proc):
+        deadline = time.monotonic() + 30
+        while len(_sockets(port, "0A")) < 2:  # LISTEN: the second worker may still be starting
+            assert time.monotonic() < deadline, "not one listening socket per worker"
+            time.sleep(0.2)
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(32)]
+        try:
+            for client in clients:  # each connection answered, so each is accepted
+                client.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            for client in clients:
+                assert client.recv(4096).startswith(b"HTTP/1.1 200")
+            held = _holders(_sockets(port, "01"))  # ESTABLISHED
+        finally:
+            for client in clients:
+                client.close()
+    assert proc.pid not in held  # the supervisor serves nothing itself
+    assert sum(held.values()) == 32
+    assert len(held) == 2 and min(held.values()) >= 4, held  # ~even: P(< 4 of 32) ~ 3e-6

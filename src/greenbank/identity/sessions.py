@@ -148,6 +148,7 @@ def authenticate(uow: UowFactory, clock: Clock, *, token: str, kind: PrincipalKi
             raise SessionRevoked()
         if clock.now() >= found.expires_at:
             raise TokenExpired()
+        work.end_reading()
         return Principal(kind=kind, id=auth.principal_id, session_id=auth.id)
 
 

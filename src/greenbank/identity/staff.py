@@ -274,6 +274,7 @@ def active_by_id(uow: UowFactory, staff_id: str) -> StaffUser | None:
     with uow() as work:
         user = work.session.get(StaffUser, staff_id)
         work.session.expunge_all()
+        work.end_reading()
         if user is None or user.status != StaffStatus.ACTIVE:
             return None
         return user

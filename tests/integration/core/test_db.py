@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import exc, func, select
+from sqlalchemy import exc, func, select, text
 
 from greenbank.audit.models import AuditLine
 from greenbank.audit.service import record
@@ -192,3 +192,38 @@ def test_single_statement_is_autocommit_and_unpinged(container: Container) -> No
         conn.exec_driver_sql("SELECT 1")  # not pinged: the dead connection is handed out
     with container.uow() as uow:  # and was not put back
         assert uow.session.scalar(select(1)) == 1
+
+
+def _prepared_statements(container: Container, *, end_reading: bool) -> int:
+    """Statements prepared on the pooled connection, counted by a unit that then ends reading
+    or is left uncommitted (rolled back)."""
+    with container.uow() as uow:
+        count = uow.session.scalar(text("SELECT count(*) FROM pg_prepared_statements")) or 0
+        if end_reading:
+            uow.end_reading()
+    return count
+
+
+@pytest.mark.postgres_only
+def test_ending_a_read_keeps_the_connections_prepared_statements(container: Container) -> None:
+    """psycopg forgets them at every ROLLBACK (and sends DEALLOCATE ALL); COMMIT keeps them."""
+    container.engine.dispose()  # one pooled connection from here on
+    with container.engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute("SELECT 1", prepare=True)
+        driver.commit()
+    assert _prepared_statements(container, end_reading=True) == 1
+    assert _prepared_statements(container, end_reading=True) == 1
+    assert _prepared_statements(container, end_reading=False) == 1  # then rolled back
+    assert _prepared_statements(container, end_reading=True) == 0
+
+
+def test_end_reading_refuses_a_unit_with_changes_and_writes_nothing(
+    container: Container,
+) -> None:
+    with container.uow() as uow:
+        record(uow.session, container.clock, actor="t", action="a")
+        with pytest.raises(RuntimeError, match="changes"):
+            uow.end_reading()
+    assert _count(container) == 0

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from greenbank.audit.models import AuditLine
 from greenbank.bootstrap import Container
@@ -185,3 +185,19 @@ def test_customers_list_and_revoke_only_their_own_sessions(
     _who(container, b1.access_token)
     live = sessions.live_sessions(container.uow, container.clock, kind=CUSTOMER, principal_id=me.id)
     assert [s.id for s in live] == [a2.session_id]
+
+
+@pytest.mark.postgres_only
+def test_authenticating_keeps_the_connections_prepared_statements(
+    container: Container, otp_svc: otp.OtpService, latest_code: Callable[[str], str]
+) -> None:
+    """Every API request authenticates: its look-up ends with COMMIT, because a ROLLBACK makes
+    psycopg drop the pooled connection's prepared statements (``UnitOfWork.end_reading``)."""
+    token = _sign_in(container, otp_svc, latest_code, "13812345678").access_token
+    container.engine.dispose()  # one pooled connection from here on
+    for _ in range(6):  # psycopg prepares a statement on its 5th run
+        _who(container, token)
+    with container.uow() as uow:
+        prepared = uow.session.scalar(text("SELECT count(*) FROM pg_prepared_statements"))
+        uow.end_reading()
+    assert prepared == 2  # the token and the session look-ups

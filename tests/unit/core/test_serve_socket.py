@@ -1,7 +1,8 @@
-"""``greenbank serve --workers N`` binds a socket whose connections get TCP_NODELAY.
+"""``greenbank serve --workers N``: each worker's own socket, whose connections get TCP_NODELAY.
 
-Without it every keep-alive request after the first waits for the client's delayed ACK
-(~40 ms on Linux; uvicorn issue #3149).
+Without TCP_NODELAY every keep-alive request after the first waits for the client's delayed
+ACK (~40 ms on Linux; uvicorn issue #3149). The spread of connections over workers is tested
+end to end in ``tests/e2e/test_cli_foundation.py``.
 """
 
 from __future__ import annotations
@@ -9,13 +10,17 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from greenbank.cli.serve import TcpConfig
+from greenbank.cli.serve import worker_socket
 
 
-def test_the_bound_socket_keeps_its_tcp_protocol_number() -> None:
-    sock = TcpConfig("greenbank.api:create_app", host="127.0.0.1", port=0).bind_socket()
-    with sock:
-        assert sock.proto == socket.IPPROTO_TCP
+def test_workers_bind_one_address_each_with_its_own_socket() -> None:
+    first = worker_socket("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    with first, worker_socket("127.0.0.1", port) as second:
+        assert second.getsockname() == first.getsockname()
+        for sock in (first, second):
+            assert sock.proto == socket.IPPROTO_TCP
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
 
 
 def _accepted_nodelay(sock: socket.socket) -> int:
@@ -41,12 +46,11 @@ def _accepted_nodelay(sock: socket.socket) -> int:
 
 
 def test_accepted_connections_get_tcp_nodelay() -> None:
-    sock = TcpConfig("greenbank.api:create_app", host="127.0.0.1", port=0).bind_socket()
-    assert _accepted_nodelay(sock) == 1
+    assert _accepted_nodelay(worker_socket("127.0.0.1", 0)) == 1
 
 
 def test_uvicorns_own_socket_would_not() -> None:
-    """The defect the subclass works around (fails once uvicorn is fixed: then drop TcpConfig)."""
+    """The defect worker_socket avoids (fails once uvicorn is fixed)."""
     import uvicorn
 
     sock = uvicorn.Config("greenbank.api:create_app", host="127.0.0.1", port=0).bind_socket()
