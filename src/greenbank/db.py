@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
@@ -35,7 +36,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -221,27 +222,42 @@ def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     if not rows:
         return
     connection = session.connection()
-    dialect = connection.dialect
+    keys = tuple(rows[0])
+    statement, processors = _insert_statement(connection.dialect, table, keys)
+    values = [
+        [process(row[key]) for row in rows] if process else [row[key] for row in rows]
+        for key, process in zip(keys, processors, strict=True)
+    ]
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(statement, tuple(values))
+    else:
+        connection.exec_driver_sql(statement, list(zip(*values, strict=True)))
+
+
+@lru_cache(maxsize=1024)  # (dialect, table, columns): a handful in a server, more in tests
+def _insert_statement(
+    dialect: Dialect, table: Table, keys: tuple[str, ...]
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    """``insert_many``'s SQL and bind processors for these columns, worked out once (rendering
+    the types costs more than a one-row insert's other Python work)."""
     quote = dialect.identifier_preparer
-    names, casts, values = [], [], []
-    for key in rows[0]:
-        column = table.c[key]
-        column_type = column.type.dialect_impl(dialect)
-        process = column_type.bind_processor(dialect)
-        names.append(quote.quote(column.name))
+    names, casts = [], []
+    processors: list[Callable[[Any], Any] | None] = []
+    for key in keys:
+        column_type = table.c[key].type.dialect_impl(dialect)
+        names.append(quote.quote(table.c[key].name))
         casts.append(re.sub(r"\(.*?\)", "", column_type.compile(dialect=dialect)) + "[]")
-        values.append([process(row[key]) for row in rows] if process else [r[key] for r in rows])
+        processors.append(column_type.bind_processor(dialect))
     listed = ", ".join(names)
     target = f"{quote.format_table(table)} ({listed})"
     # Names from the table's metadata, values bound: nothing in these statements is user input.
     if dialect.name == "postgresql":
         unnest = ", ".join(f"%b::{cast}" for cast in casts)
         statement = f"INSERT INTO {target} SELECT * FROM unnest({unnest}) AS u({listed})"  # noqa: S608
-        connection.exec_driver_sql(statement, tuple(values))
     else:
         marks = ", ".join("?" * len(names))
         statement = f"INSERT INTO {target} VALUES ({marks})"  # noqa: S608
-        connection.exec_driver_sql(statement, list(zip(*values, strict=True)))
+    return statement, tuple(processors)
 
 
 def is_retryable(err: BaseException) -> bool:

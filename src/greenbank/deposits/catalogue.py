@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -84,8 +84,11 @@ class Listing:
 # --- session-level helpers (the caller owns the transaction) -------------------------------
 
 
+_BY_CODE = select(Product).where(Product.code == bindparam("code"))  # built once: every purchase
+
+
 def product_by_code(session: Session, code: str) -> Product:
-    product = session.scalar(select(Product).where(Product.code == code))
+    product = session.scalar(_BY_CODE, {"code": code})
     if product is None:
         raise ProductNotFound(f"no product {code!r}", product_code=code)
     return product

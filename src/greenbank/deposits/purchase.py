@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from greenbank.accounts import service as accounts
@@ -120,10 +120,12 @@ def issue_receipt_for(
     **printed: Any,
 ) -> None:
     """The receipt of a purchase (balance -> deposit) or a payout (deposit -> balance), in the
-    posting transaction: it is numbered at commit and commits with the money."""
+    posting transaction: it is numbered at commit and commits with the money. ``source_id`` (the
+    holding or the payout) is new in this transaction, so it has no receipt yet."""
     if receipting is None:
         return
-    name = session.get_one(Customer, customer_id).name or customer_id
+    with session.no_autoflush:  # the customer row is not being written: pending rows can wait
+        name = session.get_one(Customer, customer_id).name or customer_id
     balance = PartyIn(name=name, account=class2.account_number, bank=receipting.bank_name)
     deposit = balance.model_copy(update={"bank": f"{receipting.bank_name}（定期）"})
     payer, payee = (
@@ -141,7 +143,7 @@ def issue_receipt_for(
         amount_fen=amount_fen,
         **printed,
     )
-    issue_receipt(session, request, clock=clock, code_key=receipting.code_key)
+    issue_receipt(session, request, clock=clock, code_key=receipting.code_key, new_source=True)
 
 
 def audited(
@@ -185,12 +187,18 @@ def _customer_total(session: Session, customer_id: str, product: Product) -> int
     return int(total or 0)
 
 
+_BY_KEY = (  # built once: every purchase looks
+    select(DepositHolding, Product.code, Product.name)
+    .join(Product, Product.id == DepositHolding.product_id)
+    .where(
+        DepositHolding.customer_id == bindparam("customer_id"),
+        DepositHolding.idempotency_key == bindparam("key"),
+    )
+)
+
+
 def _replay(session: Session, customer_id: str, key: str, print_: str) -> PurchaseResult | None:
-    row = session.execute(
-        select(DepositHolding, Product.code, Product.name)
-        .join(Product, Product.id == DepositHolding.product_id)
-        .where(DepositHolding.customer_id == customer_id, DepositHolding.idempotency_key == key)
-    ).first()
+    row = session.execute(_BY_KEY, {"customer_id": customer_id, "key": key}).first()
     if row is None:
         return None
     holding, code, name = row
@@ -268,6 +276,9 @@ def _purchase(
     # Checked on the unlocked row; take_quota re-checks under the product lock at the end.
     check_purchase(product, amount_fen=amount_fen, customer_total_fen=total, now=now)
     contract = opening_holding(session, product, amount_fen, business_date(now))
+    bonus = rate_bonus.find_applicable_rate_bonus(
+        session, customer_id, product, amount_fen, contract.value_date
+    )  # a green deposit uses the customer's best valid rate-bonus coupon (rewards)
     holding_id = new_id()
     ledger.open_holding_account(
         session, clock=clock, holding_id=holding_id, customer_id=customer_id
@@ -308,9 +319,6 @@ def _purchase(
         closed_at=None,
     )
     session.add(holding)
-    bonus = rate_bonus.find_applicable_rate_bonus(
-        session, customer_id, product, amount_fen, contract.value_date
-    )  # a green deposit uses the customer's best valid rate-bonus coupon (rewards)
     if bonus is not None:
         rate_bonus.consume_rate_bonus(
             session, bonus.coupon_id, holding_id, clock=clock, customer_id=customer_id,

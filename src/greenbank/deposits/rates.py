@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,9 +26,15 @@ class RateBackdated(ValidationFailed):
     title = "A rate takes effect today or later; past days keep the rates posted for them"
 
 
+_POSTINGS = (  # built once: every purchase and trial reads a rate
+    select(RatePosting)
+    .where(RatePosting.series.in_(bindparam("series", expanding=True)))
+    .order_by(RatePosting.effective_from)
+)
+
+
 def _postings(session: Session, series: Iterable[str]) -> list[RatePosting]:
-    query = select(RatePosting).where(RatePosting.series.in_(list(series)))
-    return list(session.scalars(query.order_by(RatePosting.effective_from)))
+    return list(session.scalars(_POSTINGS, {"series": list(series)}))
 
 
 def _history(postings: Iterable[RatePosting]) -> RateHistory:

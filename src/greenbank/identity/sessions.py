@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from greenbank.audit.service import record
@@ -124,9 +124,13 @@ def open_session(
     return _issue_pair(session, auth, now, policy)
 
 
-def _lookup(session: Session, token: str, kind: TokenKind, *, lock: bool) -> AuthToken:
+def _check_kind(token: str, kind: TokenKind) -> None:
     if token_kind(token) is not kind:
         raise AuthenticationRequired("the bearer token is not a greenbank " + kind.value + " token")
+
+
+def _lookup(session: Session, token: str, kind: TokenKind, *, lock: bool) -> AuthToken:
+    _check_kind(token, kind)
     query = select(AuthToken).where(
         AuthToken.token_hash == token_hash(token), AuthToken.kind == kind.value
     )
@@ -136,17 +140,29 @@ def _lookup(session: Session, token: str, kind: TokenKind, *, lock: bool) -> Aut
     return found
 
 
+# Every authenticated request runs this: one statement, built once.
+_ACCESS_TOKEN = (
+    select(AuthToken.expires_at, AuthSession)
+    .join(AuthSession, AuthSession.id == AuthToken.session_id)
+    .where(AuthToken.token_hash == bindparam("token_hash"))
+    .where(AuthToken.kind == TokenKind.ACCESS.value)
+)
+
+
 def authenticate(uow: UowFactory, clock: Clock, *, token: str, kind: PrincipalKind) -> Principal:
     """The principal behind an access token, or 401 (``unauthorized``, ``token_expired``,
     ``session_revoked``). Read-only: authenticating a request writes nothing."""
+    _check_kind(token, TokenKind.ACCESS)
     with uow() as work:
-        found = _lookup(work.session, token, TokenKind.ACCESS, lock=False)
-        auth = work.session.get_one(AuthSession, found.session_id)
+        found = work.session.execute(_ACCESS_TOKEN, {"token_hash": token_hash(token)}).first()
+        if found is None:
+            raise AuthenticationRequired("unknown token")
+        expires_at, auth = found
         if auth.principal_kind != kind.value:
             raise AuthenticationRequired("this token belongs to another kind of account")
         if auth.revoked_at is not None:
             raise SessionRevoked()
-        if clock.now() >= found.expires_at:
+        if clock.now() >= expires_at:
             raise TokenExpired()
         work.end_reading()
         return Principal(kind=kind, id=auth.principal_id, session_id=auth.id)

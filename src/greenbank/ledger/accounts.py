@@ -60,6 +60,9 @@ def get_account(session: Session, code: str) -> AccountOut:
     return AccountOut.model_validate(row, from_attributes=True)
 
 
+_NEW_BALANCE = BALANCES.insert()  # built once: every purchase opens its holding's account
+
+
 def open_account(
     session: Session,
     *,
@@ -86,12 +89,11 @@ def open_account(
     conn = session.connection()
     account_id = new_id()
     inserted = conn.execute(
-        insert_ignoring_conflicts(conn, ACCOUNTS)
-        .values(id=account_id, status=AccountStatus.OPEN.value, created_at=clock.now(), **wanted)
-        .returning(*ACCOUNTS.c)
+        insert_ignoring_conflicts(conn, ACCOUNTS, returning=True),
+        {"id": account_id, "status": AccountStatus.OPEN.value, "created_at": clock.now(), **wanted},
     ).first()
     if inserted is not None:
-        conn.execute(BALANCES.insert().values(account_id=account_id, posted_fen=0, held_fen=0))
+        conn.execute(_NEW_BALANCE, {"account_id": account_id, "posted_fen": 0, "held_fen": 0})
         return AccountOut.model_validate(inserted, from_attributes=True)
     existing = get_account(session, code)
     if existing.model_dump(mode="json", include=set(wanted)) != wanted:

@@ -82,7 +82,12 @@ def find_by_source(session: Session, source_type: str, source_id: str) -> Receip
 
 
 def issue_receipt(
-    session: Session, request: ReceiptRequest, *, clock: Clock, code_key: bytes
+    session: Session,
+    request: ReceiptRequest,
+    *,
+    clock: Clock,
+    code_key: bytes,
+    new_source: bool = False,
 ) -> Receipt:
     """Store and announce the receipt of one business event, in the caller's transaction.
 
@@ -90,10 +95,13 @@ def issue_receipt(
     (``numbering``); until then ``receipt_no`` is ``None``. Idempotent per
     ``(source_type, source_id)``: a second call returns the first receipt. Should the same event
     be issued by two transactions at once, the UNIQUE constraint fails the later commit whole.
+    ``new_source=True`` says the source was created in this transaction, so it has no receipt
+    yet: no look-up (were it not so, that UNIQUE constraint would fail the commit).
     """
-    existing = find_by_source(session, request.source_type, request.source_id)
-    if existing is not None:
-        return existing
+    if not new_source:
+        existing = find_by_source(session, request.source_type, request.source_id)
+        if existing is not None:
+            return existing
     receipt = _new_receipt(request, clock)
 
     def finish(receipt: Receipt, sequence: int) -> None:

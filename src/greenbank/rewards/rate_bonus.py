@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from greenbank.clock import Clock
@@ -71,6 +71,15 @@ def _offer(grant: GrantRow, amount_fen: int) -> RateBonusOffer:
     )
 
 
+_VALID_COUPONS = select(GrantRow).where(  # built once: every green purchase looks
+    GrantRow.customer_id == bindparam("customer_id"),
+    GrantRow.kind == PerkKind.RATE_BONUS.value,
+    GrantRow.status == ISSUED,
+    GrantRow.valid_from <= bindparam("on"),
+    GrantRow.valid_until > bindparam("on"),
+)
+
+
 def find_applicable_rate_bonus(
     session: Session, customer_id: str, product: BonusProduct, amount_fen: int, on: date
 ) -> RateBonusOffer | None:
@@ -78,15 +87,7 @@ def find_applicable_rate_bonus(
     issued, or all used or expired). Reads only; ``consume_rate_bonus`` takes it."""
     if not product.green or amount_fen <= 0:
         return None
-    grants = session.scalars(
-        select(GrantRow).where(
-            GrantRow.customer_id == customer_id,
-            GrantRow.kind == PerkKind.RATE_BONUS.value,
-            GrantRow.status == ISSUED,
-            GrantRow.valid_from <= on,
-            GrantRow.valid_until > on,
-        )
-    )
+    grants = session.scalars(_VALID_COUPONS, {"customer_id": customer_id, "on": on})
     offers = [_offer(g, amount_fen) for g in grants]
     return max(offers, key=lambda o: (o.bonus_rate, o.principal_fen), default=None)
 

@@ -66,6 +66,34 @@ def test_issuing_twice_for_one_event_returns_the_first_receipt(
         assert len(uow.session.scalars(select(OutboxEvent)).all()) == 2
 
 
+def test_a_new_source_skips_the_look_up_and_a_wrong_claim_fails_the_commit_whole(
+    container: Container, rt: ReceiptsRuntime
+) -> None:
+    """``new_source=True`` (the holding or payout was created in this transaction) issues without
+    looking for an earlier receipt; were the claim wrong, the UNIQUE constraint refuses it."""
+    issue_one(container, rt, "holding-7")
+    statements: list[str] = []
+    with container.uow() as uow:
+        connection = uow.session.connection()
+        sa_event.listen(
+            connection, "before_cursor_execute", lambda *args: statements.append(args[2])
+        )
+        again = issue_receipt(
+            uow.session,
+            purchase_request("holding-7"),
+            clock=container.clock,
+            code_key=rt.code_key,
+            new_source=True,
+        )
+        assert again.receipt_no is None  # a second receipt, not the first one found
+        assert not [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        with pytest.raises(IntegrityError):
+            uow.commit()
+    with container.uow() as uow:
+        assert len(uow.session.scalars(select(Receipt)).all()) == 1
+        assert len(uow.session.scalars(select(OutboxEvent)).all()) == 1
+
+
 def test_numbers_run_per_series_and_business_day(issue: IssueFn) -> None:
     late = datetime(2026, 3, 2, 15, 59, tzinfo=UTC)  # 23:59 Beijing: still 2 March
     next_day = late + timedelta(minutes=1)  # 00:00 Beijing on 3 March
