@@ -12,7 +12,8 @@ same transaction as the change and replayed to retries; the same key with anothe
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,11 +52,17 @@ class Caller:
     serial_no: str
 
 
-def reader(container: Container) -> Session:
-    """A session for look-ups that takes no write lock on SQLite."""
-    return container.session_factory(
-        bind=container.engine.execution_options(sqlite_begin="DEFERRED")
-    )
+@contextmanager
+def reader(container: Container) -> Iterator[Session]:
+    """A session for look-ups that takes no write lock on SQLite. A block that completes ends
+    with COMMIT: a ROLLBACK would make psycopg drop the connection's prepared statements, as
+    ``UnitOfWork.end_reading`` explains (ADR 0012). An error rolls back; a change is refused."""
+    deferred = container.engine.execution_options(sqlite_begin="DEFERRED")
+    with container.session_factory(bind=deferred) as session:
+        yield session
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("a reader must not write: use a unit of work")
+        session.commit()
 
 
 def authenticate(

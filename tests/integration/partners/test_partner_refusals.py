@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from partner_support import PartnerUnderTest, authorised_customer, install_carbon, onboard, sdk
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from greenbank.bootstrap import Container
 from greenbank.carbon.models import EventRow
@@ -204,6 +204,37 @@ def test_replayed_nonce_is_refused(world: World) -> None:
     again = world.http.post("/api/v1/open/events", content=body, headers=sent)
     assert (again.status_code, again.json()["code"]) == (401, "nonce_replayed")
     assert new_nonce() != new_nonce()
+
+
+@pytest.mark.postgres_only
+def test_signature_look_ups_keep_the_connections_prepared_statements(world: World) -> None:
+    """Every partner request looks up its partner and key: the look-up ends with COMMIT, because
+    a ROLLBACK makes psycopg drop the pooled connection's prepared statements (ADR 0012)."""
+    path, body = "/api/v1/open/events", b"{}"
+    world.container.engine.dispose()  # one pooled connection from here on
+    for _ in range(6):  # psycopg prepares a statement on its 5th run
+        gateway.authenticate(
+            world.container,
+            header=world.api.authorization("POST", path, body),
+            method="POST",
+            path=path,
+            body=body,
+            client_ip="127.0.0.1",
+        )
+    with world.container.uow() as uow:
+        prepared = uow.session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
+        uow.end_reading()
+    assert [s for s in prepared if "FROM partner_keys" in s], prepared
+    assert [s for s in prepared if "FROM partners" in s], prepared
+
+
+def test_a_reader_refuses_to_write(world: World) -> None:
+    with (
+        pytest.raises(RuntimeError, match="must not write"),
+        gateway.reader(world.container) as session,
+    ):
+        session.add(EventRow())  # never flushed: the reader refuses before committing
+    assert world.carbon_events() == 0
 
 
 def test_racing_copies_of_one_request_pass_once(world: World) -> None:
