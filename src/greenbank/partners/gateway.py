@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from greenbank.bootstrap import Container
 from greenbank.crypto import sm3
-from greenbank.db import run_with_retry
+from greenbank.db import commit_reading, run_with_retry
 from greenbank.logs import current_request_id
 from greenbank.partners import domain
 from greenbank.partners.errors import (
@@ -55,14 +55,12 @@ class Caller:
 @contextmanager
 def reader(container: Container) -> Iterator[Session]:
     """A session for look-ups that takes no write lock on SQLite. A block that completes ends
-    with COMMIT: a ROLLBACK would make psycopg drop the connection's prepared statements, as
-    ``UnitOfWork.end_reading`` explains (ADR 0012). An error rolls back; a change is refused."""
+    with ``commit_reading`` (COMMIT keeps psycopg's prepared statements; ADR 0012), which
+    refuses a change; an error rolls back."""
     deferred = container.engine.execution_options(sqlite_begin="DEFERRED")
     with container.session_factory(bind=deferred) as session:
         yield session
-        if session.new or session.dirty or session.deleted:
-            raise RuntimeError("a reader must not write: use a unit of work")
-        session.commit()
+        commit_reading(session)
 
 
 def authenticate(
