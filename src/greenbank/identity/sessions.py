@@ -129,12 +129,12 @@ def _check_kind(token: str, kind: TokenKind) -> None:
         raise AuthenticationRequired("the bearer token is not a greenbank " + kind.value + " token")
 
 
-def _lookup(session: Session, token: str, kind: TokenKind, *, lock: bool) -> AuthToken:
-    _check_kind(token, kind)
+def _lock_refresh_token(session: Session, token: str) -> AuthToken:
+    _check_kind(token, TokenKind.REFRESH)
     query = select(AuthToken).where(
-        AuthToken.token_hash == token_hash(token), AuthToken.kind == kind.value
+        AuthToken.token_hash == token_hash(token), AuthToken.kind == TokenKind.REFRESH.value
     )
-    found = session.scalars(query.with_for_update() if lock else query).first()
+    found = session.scalars(query.with_for_update()).first()
     if found is None:
         raise AuthenticationRequired("unknown token")
     return found
@@ -175,7 +175,7 @@ def refresh(
 
     def attempt() -> IssuedTokens:
         with uow() as work:
-            found = _lookup(work.session, token, TokenKind.REFRESH, lock=True)
+            found = _lock_refresh_token(work.session, token)
             auth = work.session.get_one(AuthSession, found.session_id, with_for_update=True)
             now = clock.now()
             if auth.principal_kind != kind.value:
