@@ -15,9 +15,10 @@ from fastapi.testclient import TestClient
 from partner_support import PartnerUnderTest, authorised_customer, install_carbon, onboard, sdk
 from sqlalchemy import func, select, text
 
-from greenbank.bootstrap import Container
+from greenbank.bootstrap import Container, build_container
 from greenbank.carbon.models import EventRow
 from greenbank.clock import FixedClock
+from greenbank.config import Settings
 from greenbank.partners import authorisations, gateway
 from greenbank_sdk import ApiError, GreenbankClient
 from greenbank_sdk.client import new_nonce
@@ -207,23 +208,30 @@ def test_replayed_nonce_is_refused(world: World) -> None:
 
 
 @pytest.mark.postgres_only
-def test_signature_look_ups_keep_the_connections_prepared_statements(world: World) -> None:
+def test_signature_look_ups_keep_the_connections_prepared_statements(
+    world: World, settings: Settings, clock: FixedClock
+) -> None:
     """Every partner request looks up its partner and key: the look-up ends with COMMIT, because
-    a ROLLBACK makes psycopg drop the pooled connection's prepared statements (ADR 0012)."""
+    a ROLLBACK makes psycopg drop the pooled connection's prepared statements (ADR 0012). On a
+    container of its own: the app's embedded dispatcher shares the fixture's pool."""
     path, body = "/api/v1/open/events", b"{}"
-    world.container.engine.dispose()  # one pooled connection from here on
-    for _ in range(6):  # psycopg prepares a statement on its 5th run
-        gateway.authenticate(
-            world.container,
-            header=world.api.authorization("POST", path, body),
-            method="POST",
-            path=path,
-            body=body,
-            client_ip="127.0.0.1",
-        )
-    with world.container.uow() as uow:
-        prepared = uow.session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
-        uow.end_reading()
+    own = build_container(settings, clock=clock)  # one pooled connection, used by this test only
+    try:
+        for _ in range(6):  # psycopg prepares a statement on its 5th run
+            gateway.authenticate(
+                own,
+                header=world.api.authorization("POST", path, body),
+                method="POST",
+                path=path,
+                body=body,
+                client_ip="127.0.0.1",
+            )
+        with own.uow() as uow:
+            rows = uow.session.scalars(text("SELECT statement FROM pg_prepared_statements"))
+            prepared = rows.all()
+            uow.end_reading()
+    finally:
+        own.close()
     assert [s for s in prepared if "FROM partner_keys" in s], prepared
     assert [s for s in prepared if "FROM partners" in s], prepared
 
