@@ -167,11 +167,16 @@ def single_statement(engine: Engine) -> Iterator[Connection]:
     """A pooled connection in autocommit mode, not pinged, for ONE statement that is a whole
     transaction by itself and safe to run again (ADR 0009).
 
-    It saves two of a short command's four round trips (the ping, BEGIN, COMMIT). The caller
+    It saves three of a short command's four round trips (the ping, BEGIN, COMMIT). The caller
     must treat any driver error as "not done" and run the command again on a unit of work,
     whose pinged connection replaces a dead one; the statement's own idempotency settles
-    whether the first attempt committed.
+    whether the first attempt committed. On SQLite (no network, no ping) the connection's
+    transaction commits when the block completes.
     """
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
+            yield conn
+        return
     token = _PING_ON_CHECKOUT.set(False)
     try:
         conn = engine.connect()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import exc, func, select, text
+from tests.postgres_support import drop_pooled_connections
 
 from greenbank.audit.models import AuditLine
 from greenbank.audit.service import record
@@ -155,17 +155,6 @@ def test_insert_many_refuses_an_over_long_value_instead_of_cutting_it(
         assert uow.session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
 
 
-def _drop_pooled_connections(container: Container) -> None:
-    """What a PostgreSQL restart does to a pool: every idle pooled connection is cut (from a
-    connection of its own, outside the pool)."""
-    url = container.engine.url.set(drivername="postgresql")
-    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-
-
 @pytest.mark.postgres_only
 def test_a_unit_of_work_replaces_a_pooled_connection_the_server_dropped(
     container: Container,
@@ -173,9 +162,17 @@ def test_a_unit_of_work_replaces_a_pooled_connection_the_server_dropped(
     for _ in range(3):  # several idle connections in the pool
         with container.uow() as uow:
             uow.session.execute(select(1))
-    _drop_pooled_connections(container)
+    drop_pooled_connections(container)
     with container.uow() as uow:
         assert uow.session.scalar(select(1)) == 1
+
+
+def test_single_statement_commits_its_statement_on_both_databases(container: Container) -> None:
+    table = OutboxEvent.__table__
+    with single_statement(container.engine) as conn:
+        conn.execute(table.insert(), [_outbox_row(1)])  # type: ignore[attr-defined]
+    with container.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(OutboxEvent)) == 1
 
 
 @pytest.mark.postgres_only
@@ -187,7 +184,7 @@ def test_single_statement_is_autocommit_and_unpinged(container: Container) -> No
         driver.execute("SELECT 1")
     with container.engine.connect() as conn:  # the same connection, back to normal
         assert conn.connection.driver_connection is driver and not driver.autocommit
-    _drop_pooled_connections(container)
+    drop_pooled_connections(container)
     with pytest.raises(exc.OperationalError), single_statement(container.engine) as conn:
         conn.exec_driver_sql("SELECT 1")  # not pinged: the dead connection is handed out
     with container.uow() as uow:  # and was not put back

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
+from tests.postgres_support import drop_pooled_connections, prepared_statements, round_trips
 
 from greenbank.audit.models import AuditLine
 from greenbank.bootstrap import Container
@@ -191,15 +192,37 @@ def test_customers_list_and_revoke_only_their_own_sessions(
 def test_authenticating_keeps_the_connections_prepared_statements(
     container: Container, otp_svc: otp.OtpService, latest_code: Callable[[str], str]
 ) -> None:
-    """Every API request authenticates: its look-up ends with COMMIT, because a ROLLBACK makes
-    psycopg drop the pooled connection's prepared statements (``UnitOfWork.end_reading``)."""
+    """Every API request authenticates: its look-up is never rolled back, because a ROLLBACK
+    makes psycopg drop the pooled connection's prepared statements (ADR 0012)."""
     token = _sign_in(container, otp_svc, latest_code, "13812345678").access_token
     container.engine.dispose()  # one pooled connection from here on
     for _ in range(6):  # psycopg prepares a statement on its 5th run
         _who(container, token)
-    with container.uow() as uow:
-        prepared = uow.session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
-        uow.end_reading()
+    prepared = prepared_statements(container)
     look_ups = [s for s in prepared if "auth_" in s]
     assert len(look_ups) == 1, prepared  # the token and its session: one statement
     assert "JOIN auth_sessions" in look_ups[0]
+
+
+@pytest.mark.postgres_only
+def test_authenticating_is_one_round_trip(
+    container: Container, otp_svc: otp.OtpService, latest_code: Callable[[str], str]
+) -> None:
+    """No ping, BEGIN or COMMIT around the look-up (ADR 0014); a unit of work has them."""
+    issued = _sign_in(container, otp_svc, latest_code, "13812345678")
+    container.engine.dispose()  # one pooled connection from here on
+    who = _who(container, issued.access_token)  # warms the connection
+    assert round_trips(container, lambda: _who(container, issued.access_token)) == 1
+    assert who.id == issued.principal_id
+
+
+@pytest.mark.postgres_only
+def test_authenticating_on_connections_the_server_dropped_reads_again_on_a_unit_of_work(
+    container: Container, otp_svc: otp.OtpService, latest_code: Callable[[str], str]
+) -> None:
+    issued = _sign_in(container, otp_svc, latest_code, "13812345678")
+    for _ in range(3):  # several idle connections in the pool
+        _who(container, issued.access_token)
+    drop_pooled_connections(container)
+    assert _who(container, issued.access_token).session_id == issued.session_id
+    assert _who(container, issued.access_token).session_id == issued.session_id

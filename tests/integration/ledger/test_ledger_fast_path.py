@@ -8,7 +8,6 @@ every answer and every refusal must be the same.
 from __future__ import annotations
 
 import itertools
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from ledger_harness import Books
 from sqlalchemy import exc, text
 from sqlalchemy.engine import Connection
+from tests.postgres_support import drop_pooled_connections, round_trips
 
 from greenbank.bootstrap import Container
 from greenbank.clock import FixedClock
@@ -198,30 +198,16 @@ def test_a_driver_error_in_the_fast_path_surfaces_as_sqlalchemys(books: Books) -
     assert books.balance(books.bob) == 1
 
 
-def _round_trips(c: Container, action: Callable[[], object]) -> int:
-    """Client/server round trips ``action`` makes on the pool's one connection (libpq trace)."""
-    with c.engine.connect() as conn:
-        pgconn = conn.connection.driver_connection.pgconn  # type: ignore[union-attr]
-    with tempfile.TemporaryFile("w+") as trace:
-        pgconn.trace(trace.fileno())
-        try:
-            action()
-        finally:
-            pgconn.untrace()
-        trace.seek(0)
-        return trace.read().count("\tReadyForQuery\t")
-
-
 def test_a_plain_entry_is_one_statement_of_its_own(books: Books) -> None:
     """``commands.post_entry``: no ping, no BEGIN, no COMMIT; the entry is committed."""
     c = books.container
     c.engine.dispose()  # one pooled connection from here on, prepared by the top-up
     books.top_up(books.alice, 1_000, "t1")
-    trips = _round_trips(c, lambda: books.post(transfer("x1", books.alice, books.bob, 300)))
+    trips = round_trips(c, lambda: books.post(transfer("x1", books.alice, books.bob, 300)))
     assert trips == 1
     assert (books.balance(books.alice), books.balance(books.bob)) == (700, 300)
     # A unit of work still pings, begins and commits around its statements.
-    assert _round_trips(c, lambda: books.balance(books.bob)) > 1
+    assert round_trips(c, lambda: books.balance(books.bob)) > 1
     books.verify_clean()
 
 
@@ -230,12 +216,7 @@ def test_an_entry_on_a_dropped_connection_is_posted_once_through_a_unit_of_work(
 ) -> None:
     c = books.container
     books.top_up(books.alice, 1_000, "t1")
-    url = c.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(url, autocommit=True) as admin:  # as a server restart would
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    drop_pooled_connections(c)
     entry = books.post(transfer("x1", books.alice, books.bob, 300))
     assert not entry.replayed
     assert books.balance(books.bob) == 300

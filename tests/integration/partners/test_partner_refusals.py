@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from partner_support import PartnerUnderTest, authorised_customer, install_carbon, onboard, sdk
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
+from tests.postgres_support import prepared_statements
 
 from greenbank.bootstrap import Container, build_container
 from greenbank.carbon.models import EventRow
@@ -226,10 +227,7 @@ def test_signature_look_ups_keep_the_connections_prepared_statements(
                 body=body,
                 client_ip="127.0.0.1",
             )
-        with own.uow() as uow:
-            rows = uow.session.scalars(text("SELECT statement FROM pg_prepared_statements"))
-            prepared = rows.all()
-            uow.end_reading()
+        prepared = prepared_statements(own)
     finally:
         own.close()
     assert [s for s in prepared if "FROM partner_keys" in s], prepared
