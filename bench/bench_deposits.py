@@ -35,6 +35,7 @@ from typing import Any, cast
 import httpx
 from sqlalchemy import Table, insert, select
 
+from cpu_use import machine_busy, per_operation, snapshot
 from greenbank.accounts.models import AccountStatus, ClassIIAccount
 from greenbank.bootstrap import Container, build_container
 from greenbank.clock import FixedClock
@@ -159,11 +160,14 @@ def open_customers(c: Container, count: int, balance_fen: int) -> list[tuple[str
     return out
 
 
-def reference_tps(seconds: int) -> float:
-    """pgbench's TPC-B on its own freshly initialised database (scale 10)."""
+def reference_tps(seconds: int) -> tuple[float, float]:
+    """pgbench's TPC-B on its own freshly initialised database (scale 10): its TPS and the
+    machine's CPU milliseconds a transaction (PostgreSQL's and pgbench's own)."""
     fresh_database(PGBENCH_DB)
     pg("pgbench", "-i", "-s", "10", "-q", PGBENCH_DB)
-    return pgbench_tps(PGBENCH_DB, seconds)
+    busy = machine_busy()
+    tps = pgbench_tps(PGBENCH_DB, seconds)
+    return tps, (machine_busy() - busy) * 1000 / (tps * seconds)
 
 
 def free_port() -> int:
@@ -259,6 +263,20 @@ def buyers(port: int, customers: list[tuple[str, str]], seconds: float) -> dict[
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
     return {"tps": len(ordered) / seconds, "p50": pick(0.5), "p99": pick(0.99), "errors": errors}
+
+
+def cpu_lines(cpu: dict[str, float]) -> list[str]:
+    """The machine's CPU a pgbench transaction and a purchase, the purchase's by process, and
+    the ratio to pgbench that PostgreSQL's share alone would allow (no HTTP, no Python)."""
+    if not cpu["machine"]:
+        return []
+    return [
+        f"CPU a transaction (whole machine)   pgbench {cpu['pgbench']:.2f} ms,"
+        f" purchase {cpu['machine']:.2f} ms",
+        f"  purchase: server {cpu['tree']:.2f} ms, PostgreSQL {cpu['postgres']:.2f} ms,"
+        f" load generator {cpu['own']:.2f} ms",
+        f"  PostgreSQL's share alone would allow  ratio {cpu['pgbench'] / cpu['postgres']:.2f}",
+    ]
 
 
 def make_due_holdings(c: Container, customers: list[str], count: int, opened: date) -> date:
@@ -364,13 +382,17 @@ def main() -> None:
         customers = open_customers(c, args.customers, 10_000_000)
         print(f"{len(customers)} funded customers")
         reference, http = 1.0, {"tps": 0.0, "p50": 0.0, "p99": 0.0, "errors": {}}
+        cpu = {"pgbench": 0.0, "machine": 0.0, "tree": 0.0, "postgres": 0.0, "own": 0.0}
         if not args.maturity_only:
-            reference = reference_tps(args.seconds)
-            print(f"pgbench: {reference:,.0f} tps")
+            reference, cpu["pgbench"] = reference_tps(args.seconds)
+            print(f"pgbench: {reference:,.0f} tps, {cpu['pgbench']:.2f} ms of CPU each")
             port = free_port()
             server = start_server(var_dir, port, args.workers, args.http_threads)
             try:
+                before = snapshot(server.pid)
                 http = buyers(port, customers, args.seconds)
+                done = round(http["tps"] * args.seconds) + sum(http["errors"].values())
+                cpu |= per_operation(before, snapshot(server.pid), done)
             finally:
                 server.terminate()
                 server.wait(30)
@@ -406,6 +428,7 @@ def main() -> None:
         f"  target p99 < {TARGET_P99_MS:.0f} ms  {verdict(http['p99'] < TARGET_P99_MS)}",
         f"maturity job                       {rate:8,.0f} holdings/s"
         f"  target >= {TARGET_MATURITY:,}  {verdict(rate >= TARGET_MATURITY)}",
+        *cpu_lines(cpu),
     ]
     machine = f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()})"
     machine += f", load average {os.getloadavg()[0]:.1f} at the end (the machine is shared)"
