@@ -12,7 +12,6 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import Row, bindparam, exc, select
 from sqlalchemy.orm import Session
@@ -174,7 +173,9 @@ def authenticate(uow: UowFactory, clock: Clock, *, token: str, kind: PrincipalKi
     return Principal(kind=kind, id=principal_id, session_id=session_id)
 
 
-def _read_access_token(uow: UowFactory, params: dict[str, str]) -> Row[Any] | None:
+def _read_access_token(
+    uow: UowFactory, params: dict[str, str]
+) -> Row[datetime, str, str, str, datetime | None] | None:
     """The look-up as one statement of its own (ADR 0014): one round trip on PostgreSQL instead
     of the unit of work's four (ping, BEGIN, SELECT, COMMIT). A driver error there (a pooled
     connection the server dropped) reads again on a unit of work, whose connection is pinged."""
