@@ -49,9 +49,15 @@ from greenbank.ledger.verify import VerifyReport, verify_ledger
 
 def post_entry(session: Session, *, clock: Clock, spec: EntrySpec) -> EntryOut:
     """Append a balanced entry. A retried key returns the first entry (``replayed=True``)."""
-    domain.check_shape(spec)
-    draft = new_entry(spec, clock.now())
+    draft = draft_entry(spec, clock=clock)
     return post_draft(session, spec=spec, draft=draft, fingerprint=domain.entry_fingerprint(spec))
+
+
+def draft_entry(spec: EntrySpec, *, clock: Clock) -> EntryOut:
+    """The draft of a checked entry, with the id it will be posted under (``post_draft``), for a
+    caller whose other rows name the entry before it is posted."""
+    domain.check_shape(spec)
+    return new_entry(spec, clock.now())
 
 
 def reverse_entry(
@@ -123,6 +129,7 @@ __all__ = [
     "balance_as_of",
     "close_account",
     "customer_account_code",
+    "draft_entry",
     "ensure_chart_of_accounts",
     "expire_holds",
     "get_account",

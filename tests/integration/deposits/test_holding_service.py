@@ -14,11 +14,12 @@ Hand calculations (interest rounded half-up to the fen once per line):
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from deposits_support import STAFF, MakeProduct
 from holding_support import balance, holding_balance, open_funded_account, set_account_status
-from sqlalchemy import select
+from sqlalchemy import delete, event, select, update
 
 from greenbank.accounts.models import AccountStatus
 from greenbank.bootstrap import Container
@@ -26,6 +27,7 @@ from greenbank.clock import FixedClock
 from greenbank.deposits import catalogue
 from greenbank.deposits.domain import BelowMinimum, Term, percent
 from greenbank.deposits.holdings_models import (
+    DepositHolding,
     HoldingPayout,
     HoldingStatus,
     MaturityOption,
@@ -33,9 +35,10 @@ from greenbank.deposits.holdings_models import (
 )
 from greenbank.deposits.maturity import run_maturity
 from greenbank.deposits.purchase import purchase
+from greenbank.deposits.settlement_writes import BatchAlreadyPosted
 from greenbank.deposits.withdrawal import withdraw, withdrawal_quote
 from greenbank.errors import GreenbankError
-from greenbank.ledger import commands
+from greenbank.ledger import commands, fast_path
 
 CNY = 100
 
@@ -214,6 +217,74 @@ def test_maturity_returns_late_with_demand_interest_and_is_idempotent(
         run_maturity(uow_factory=container.uow, clock=clock, on=date(2027, 3, 13))
     assert err.value.code == "maturity_date_in_future"
     assert commands.verify_ledger(uow_factory=container.uow).ok
+
+
+def test_a_batch_already_in_the_ledger_stops_the_run_and_writes_nothing(
+    container: Container, clock: FixedClock, make_product: MakeProduct
+) -> None:
+    """A holding put back as due after it was settled (outside the job) matches the batch
+    entry already posted: the run stops instead of closing it against that money again."""
+    make_product("TD-1Y", rate="1.50")
+    customer = open_funded_account(container, 10_000 * CNY)
+    option = MaturityOption.RETURN_TO_BALANCE
+    holding = buy(container, customer, "TD-1Y", 10_000 * CNY, maturity_option=option).holding
+    clock.set(at(holding.maturity_date))
+    run_maturity(uow_factory=container.uow, clock=clock, on=holding.maturity_date)
+    assert balance(container, customer) == 1_015_000
+    with container.uow() as unit:  # as it was before the run
+        unit.session.execute(
+            update(DepositHolding)
+            .where(DepositHolding.id == holding.id)
+            .values(principal_fen=10_000 * CNY, status=HoldingStatus.ACTIVE, closed_at=None)
+        )
+        unit.session.execute(delete(HoldingPayout))
+        unit.commit()
+    with pytest.raises(BatchAlreadyPosted, match="already settled this batch"):
+        run_maturity(uow_factory=container.uow, clock=clock, on=holding.maturity_date)
+    with container.uow() as unit:
+        assert unit.session.scalars(select(HoldingPayout)).all() == []
+        assert unit.session.get_one(DepositHolding, holding.id).status is HoldingStatus.ACTIVE
+    assert balance(container, customer) == 1_015_000  # paid once
+    assert commands.verify_ledger(uow_factory=container.uow).ok
+
+
+def test_a_batch_posts_its_entries_after_its_other_writes(
+    container: Container,
+    clock: FixedClock,
+    make_product: MakeProduct,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Posting locks the interest-expense balance row, which every batch shares, until commit:
+    a batch writes its holdings, payouts and event first, so another runner waits only for its
+    commit (statements seen on the ledger's portable path, which goes through SQLAlchemy)."""
+    monkeypatch.setattr(fast_path, "ENABLED", False)
+    make_product("TD-1Y", rate="1.50")
+    customer = open_funded_account(container, 20_000 * CNY)
+    buy(container, customer, "TD-1Y", 10_000 * CNY, key="rolls")
+    option = MaturityOption.RETURN_TO_BALANCE
+    due = buy(container, customer, "TD-1Y", 10_000 * CNY, key="back", maturity_option=option)
+    clock.set(at(due.holding.maturity_date))
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(" ".join(args[2].split()))  # (conn, cursor, statement, ...)
+
+    event.listen(container.engine, "before_cursor_execute", record)
+    try:
+        report = run_maturity(uow_factory=container.uow, clock=clock, on=due.holding.maturity_date)
+    finally:
+        event.remove(container.engine, "before_cursor_execute", record)
+    assert (report.rolled_over, report.returned) == (1, 1)
+    writes = [
+        n
+        for n, sql in enumerate(seen)
+        if sql.startswith(
+            ("UPDATE deposit_holdings", "INSERT INTO deposit_payouts", "INSERT INTO bus_outbox")
+        )
+    ]
+    ledger = [n for n, sql in enumerate(seen) if "ledger_" in sql]
+    assert len(writes) >= 4 and ledger, seen
+    assert max(writes) < min(ledger), seen
 
 
 def test_catch_up_rollover_chain_uses_the_rate_posted_on_each_maturity(
