@@ -65,29 +65,32 @@ CLIENTS = 32
 TD_CODES = ["TD-3M", "TD-6M", "TD-1Y", "TD-2Y", "TD-3Y"]
 TARGET_RATIO, TARGET_P99_MS, TARGET_MATURITY = 0.25, 100.0, 5_000
 ANALYSIS = [
-    "- Where the time goes (sampled from /proc during the purchase phase, 2026-11-24, a host",
-    "  where pgbench ran ~3,200 tps): the two CPUs are busy. A purchase costs ~7 ms of CPU in the",
-    "  server's workers (about two thirds the purchase: 12 statements through SQLAlchemy and the",
-    "  ledger's stored function; a third FastAPI, uvicorn, the bearer look-up and JSON) and",
-    "  ~2.2 ms in PostgreSQL; the http.client load generator ~0.3 ms. The target (>= 25 % of",
-    "  pgbench) would need ~2.5 ms of CPU a purchase in all on that host, out of reach of a",
-    "  Python HTTP service that runs 13 statements a purchase.",
-    "- Fixed on the way (2026-11-24, fifth round): statements on the purchase and authentication",
-    "  paths are built once with bound parameters (ADR 0013): SQLAlchemy built each statement and",
-    "  its cache key on every call, more Python work than the database's. The purchase alone went",
-    "  from 20.3 to 12.0 M instructions (callgrind); the server's CPU a purchase from ~10 to",
-    "  ~7 ms and the rate from ~148 to ~195/s on the same host (A/B runs of one harness).",
-    "- Fixed earlier: with one listening socket shared by the workers, the first worker to wake",
-    "  accepted all 32 keep-alive connections, so the server ran on one CPU; each worker now",
-    "  listens on its own SO_REUSEPORT socket (ADR 0011). Authentication ended with a ROLLBACK,",
-    "  which made psycopg drop the connection's prepared statements on every request; it ends",
-    "  with COMMIT now (ADR 0012). The httpx load generator used ~0.7 CPU of the two. With",
-    "  --workers N uvicorn's listening socket lost TCP_NODELAY (~44 ms a keep-alive request).",
+    "- Where the time goes: the CPU lines above are read from /proc in this run. Both CPUs are",
+    "  busy. Of a purchase's CPU, about three quarters is the server's workers: the purchase's",
+    "  statements through SQLAlchemy, its flush and commit, FastAPI, uvicorn and thread",
+    "  hand-offs. About a quarter is PostgreSQL's; the http.client load generator takes ~0.3 ms.",
+    "- The ceiling: the last line divides pgbench's CPU a transaction by PostgreSQL's CPU a",
+    "  purchase. That is the ratio purchases would reach if the server cost nothing. It measured",
+    "  0.23-0.24 on a 2-CPU host on 2026-11-24, under the 0.25 target. A replay of one purchase's",
+    "  SQL by pgbench itself (prepared, no Python) gave 0.26-0.30 of tpcb-like, in alternating",
+    "  runs. A purchase does ~14 statements and writes ~11 rows (holding, ledger account and",
+    "  balance, entry, 2 postings, 2 balance updates, 2 outbox events, receipt, counter); a",
+    "  TPC-B transaction does 5 statements. So the target sits at the database's own limit for",
+    "  these writes, before any HTTP or Python.",
+    "- Fixed on the way (2026-11-24, sixth round): authentication is one autocommit statement,",
+    "  one round trip instead of four (ADR 0014), and the receipting dependency is async. In",
+    "  callgrind, one client sending purchases one at a time, the server's instructions a",
+    "  purchase went from 16.8 to 15.8 M. Fifth round: statements of the purchase and",
+    "  authentication paths built once (ADR 0013), the purchase from 20.3 to 12.0 M",
+    "  instructions. Earlier: a listening socket per worker (ADR 0011), read-only units end",
+    "  with COMMIT (ADR 0012), and TCP_NODELAY on the workers' sockets.",
+    "- Maturity (2026-11-24, sixth round): a batch now posts its two ledger entries last",
+    "  (ADR 0015). Both lock the interest-expense balance row, which every batch shares, until",
+    "  commit. The CPU per holding is unchanged, but the two runners overlap: in alternating",
+    "  runs on one host, ~4,500 -> ~5,800 holdings/s, and 2,500 -> 3,000 in a slower hour.",
     "- The one row all buyers share is the day's receipt counter (gapless numbers, ADR 0007),",
-    "  taken in the commit's last statements: held ~2 ms (UPDATE, INSERT, COMMIT), measured in",
-    "  the workers. Fewer request threads per worker (GREENBANK_HTTP_THREADS) keep its holder",
-    "  from waiting for the interpreter: with anyio's default 40, 75-118 purchases/s and a p99",
-    "  of 0.7-1.3 s (an earlier round).",
+    "  taken in the commit's last statements. Fewer request threads per worker",
+    "  (GREENBANK_HTTP_THREADS) keep its holder from waiting for the interpreter.",
 ]
 LONG = TokenPolicy(access_ttl=timedelta(days=1), refresh_ttl=timedelta(days=2))
 
@@ -409,9 +412,10 @@ def main() -> None:
         c = container(var_dir, clock)
         matures = make_due_holdings(c, [cid for cid, _ in customers], args.holdings, opened)
         clock.set(datetime(matures.year, matures.month, matures.day, 2, tzinfo=UTC))
-        started = time.perf_counter()
+        before, started = snapshot(os.getpid()), time.perf_counter()
         report = run_maturity(uow_factory=c.uow, clock=clock, on=matures)
         elapsed = time.perf_counter() - started
+        settling = per_operation(before, snapshot(os.getpid()), report.processed)
         rate = report.processed / elapsed
         print(
             f"maturity: {report.processed:,} holdings in {elapsed:.2f} s = {rate:,.0f}/s "
@@ -428,6 +432,9 @@ def main() -> None:
         f"  target p99 < {TARGET_P99_MS:.0f} ms  {verdict(http['p99'] < TARGET_P99_MS)}",
         f"maturity job                       {rate:8,.0f} holdings/s"
         f"  target >= {TARGET_MATURITY:,}  {verdict(rate >= TARGET_MATURITY)}",
+        f"  CPU a holding: job {settling['own'] * 1000:.0f} µs, PostgreSQL"
+        f" {settling['postgres'] * 1000:.0f} µs, machine {settling['machine'] * 1000:.0f} µs"
+        f" ({settling['machine'] * rate / 1000 / (os.cpu_count() or 1):.0%} of the CPUs busy)",
         *cpu_lines(cpu),
     ]
     machine = f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()})"
