@@ -170,11 +170,12 @@ def single_statement(engine: Engine) -> Iterator[Connection]:
     It saves three of a short command's four round trips (the ping, BEGIN, COMMIT). The caller
     must treat any driver error as "not done" and run the command again on a unit of work,
     whose pinged connection replaces a dead one; the statement's own idempotency settles
-    whether the first attempt committed. On SQLite (no network, no ping) the connection's
-    transaction commits when the block completes.
+    whether the first attempt committed. On SQLite (no network, no ping) the block is a
+    deferred transaction that commits when it completes: one statement needs no write lock up
+    front (units of work take it, as they may read before they write).
     """
     if engine.dialect.name != "postgresql":
-        with engine.begin() as conn:
+        with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn, conn.begin():
             yield conn
         return
     token = _PING_ON_CHECKOUT.set(False)

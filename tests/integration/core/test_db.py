@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -173,6 +174,19 @@ def test_single_statement_commits_its_statement_on_both_databases(container: Con
         conn.execute(table.insert(), [_outbox_row(1)])  # type: ignore[attr-defined]
     with container.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(OutboxEvent)) == 1
+
+
+def test_single_statement_on_sqlite_does_not_wait_for_the_write_lock(container: Container) -> None:
+    """A unit of work takes SQLite's write lock when it begins (BEGIN IMMEDIATE); a single
+    statement does not, so a read (an authentication) goes on while a command writes."""
+    if container.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's database-wide write lock")
+    with container.uow() as writer:
+        writer.session.execute(select(1))  # holds the write lock from here on
+        started = time.monotonic()
+        with single_statement(container.engine) as conn:
+            assert conn.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+        assert time.monotonic() - started < 5  # busy_timeout is 10 s
 
 
 @pytest.mark.postgres_only
