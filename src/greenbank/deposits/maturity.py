@@ -20,8 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from greenbank.bootstrap import Container
@@ -41,6 +44,7 @@ from greenbank.deposits.settlement import (
     settle,
 )
 from greenbank.errors import GreenbankError, ValidationFailed
+from greenbank.ids import new_id
 
 log = logging.getLogger(__name__)
 
@@ -77,21 +81,19 @@ class MaturityReport:
 
 
 def _run_row(session: Session, on: date, now: datetime) -> MaturityRun:
-    run = session.scalar(
-        select(MaturityRun).where(MaturityRun.business_date == on).with_for_update()
+    """The day's run row, locked; created first if missing. Two runs that finish together (two
+    servers' schedulers, or the CLI beside one) may both find no row: the INSERT ignores the
+    second one's conflict, and both then lock and add to the one row."""
+    dialect = session.get_bind().dialect.name
+    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    first = {"runs": 0, "processed": 0, "rolled_over": 0, "returned": 0, "failed": 0}
+    session.execute(
+        insert(MaturityRun)
+        .values(id=new_id(), business_date=on, started_at=now, **first)
+        .on_conflict_do_nothing()
     )
-    if run is None:
-        run = MaturityRun(
-            business_date=on,
-            runs=0,
-            processed=0,
-            rolled_over=0,
-            returned=0,
-            failed=0,
-            started_at=now,
-        )
-        session.add(run)
-    return run
+    query = select(MaturityRun).where(MaturityRun.business_date == on).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
 def _record_run(uow_factory: UowFactory, clock: Clock, report: MaturityReport) -> None:

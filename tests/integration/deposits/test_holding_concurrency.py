@@ -23,8 +23,9 @@ from greenbank.deposits.holdings_models import (
     HoldingPayout,
     HoldingStatus,
     MaturityOption,
+    MaturityRun,
 )
-from greenbank.deposits.maturity import run_maturity
+from greenbank.deposits.maturity import MaturityReport, _record_run, _run_row, run_maturity
 from greenbank.deposits.models import Product
 from greenbank.deposits.purchase import purchase
 from greenbank.deposits.withdrawal import withdraw
@@ -159,3 +160,29 @@ def test_concurrent_maturity_runs_and_withdrawals_settle_each_holding_once(
     total = sum(balance(container, c) for c in customers)
     assert total + on_deposit == 4 * 20 * SLICE + 40 * 150
     assert commands.verify_ledger(uow_factory=container.uow).ok
+
+
+@pytest.mark.postgres_only
+def test_two_runs_recording_the_same_day_add_to_one_row(container: Container) -> None:
+    """The second run finds no row while the first's is uncommitted: its INSERT waits, then
+    yields to the first one's row, which both runs add to (it used to fail on the UNIQUE)."""
+    day = date(2027, 3, 2)
+    recorded = threading.Event()
+
+    def second() -> None:
+        report = MaturityReport(day, processed=2, returned=2)
+        _record_run(container.uow, container.clock, report)
+        recorded.set()
+
+    with container.uow() as first:
+        run = _run_row(first.session, day, container.clock.now())
+        run.runs, run.processed, run.rolled_over = 1, 3, 3
+        first.flush()  # the row is written, not yet committed
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(second)
+            assert not recorded.wait(0.5)  # held by the first run's uncommitted row
+            first.commit()
+            waiting.result(timeout=30)
+    with container.uow() as unit:
+        rows = unit.session.scalars(select(MaturityRun)).all()
+        assert [(r.runs, r.processed, r.rolled_over, r.returned) for r in rows] == [(2, 5, 3, 2)]
