@@ -15,10 +15,10 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -35,6 +35,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -51,6 +52,7 @@ NAMING_CONVENTION = {
 }
 
 T = TypeVar("T")
+M = TypeVar("M", bound="Base")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -209,6 +211,29 @@ def among(
         return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
     listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=String))
     return column.in_(select(listed.table_valued("value").c.value))
+
+
+def insert_ignoring_conflicts(conn: Connection, table: Table, *, returning: bool = False) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` on both databases: a race's loser gets no row.
+    Built once per table and dialect: a hot caller executes it with the row as parameters."""
+    return _ignoring_conflicts(conn.dialect.name, table, returning)
+
+
+@cache
+def _ignoring_conflicts(dialect_name: str, table: Table, returning: bool) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table).on_conflict_do_nothing()
+    return statement.returning(*table.c) if returning else statement
+
+
+def locked_row(session: Session, model: type[M], key: Mapping[str, Any], **first: Any) -> M:
+    """The row of ``model`` with ``key`` (its unique columns), created with ``first`` if missing,
+    locked for the transaction. Two transactions that both find it missing do not fail on the
+    unique key: the later INSERT waits for the earlier, does nothing, and locks its row."""
+    table = cast(Table, model.__table__)
+    session.execute(insert_ignoring_conflicts(session.connection(), table), {**key, **first})
+    query = select(model).filter_by(**key).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
 def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -16,8 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from greenbank.accounts.errors import AccountLimitReached, AccountNotFound
@@ -36,6 +34,7 @@ from greenbank.clock import Clock
 from greenbank.crypto import mask_card, mask_phone
 from greenbank.customers.account_numbers import make_account_number
 from greenbank.customers.models import Customer, CustomerStatus
+from greenbank.db import locked_row
 from greenbank.ledger.service import open_customer_account
 
 
@@ -135,18 +134,7 @@ def count_open_accounts(session: Session, customer_id: str) -> int:
 def next_sequence(session: Session, prefix: str) -> int:
     """The next account sequence for ``prefix`` from a counter row (created on first use),
     locked for the transaction: gap-free on commit, works the same on both databases."""
-    dialect = session.get_bind().dialect.name
-    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(AccountNumberCounter).values(prefix=prefix, next_value=1).on_conflict_do_nothing()
-    )
-    query = (
-        select(AccountNumberCounter)
-        .where(AccountNumberCounter.prefix == prefix)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    counter = session.scalars(query).one()
+    counter = locked_row(session, AccountNumberCounter, {"prefix": prefix}, next_value=1)
     value = counter.next_value
     counter.next_value = value + 1
     return value

@@ -20,17 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
-from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from greenbank.bootstrap import Container
 from greenbank.clock import SHANGHAI, Clock, business_date
 from greenbank.config import Environment
-from greenbank.db import UowFactory, run_with_retry
+from greenbank.db import UowFactory, locked_row, run_with_retry
 from greenbank.deposits.holdings_models import MaturityRun
 from greenbank.deposits.maturity_receipts import maturity_receipting
 from greenbank.deposits.purchase import Receipting
@@ -44,7 +40,6 @@ from greenbank.deposits.settlement import (
     settle,
 )
 from greenbank.errors import GreenbankError, ValidationFailed
-from greenbank.ids import new_id
 
 log = logging.getLogger(__name__)
 
@@ -82,18 +77,9 @@ class MaturityReport:
 
 def _run_row(session: Session, on: date, now: datetime) -> MaturityRun:
     """The day's run row, locked; created first if missing. Two runs that finish together (two
-    servers' schedulers, or the CLI beside one) may both find no row: the INSERT ignores the
-    second one's conflict, and both then lock and add to the one row."""
-    dialect = session.get_bind().dialect.name
-    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    servers' schedulers, or the CLI beside one) then add to one row (``db.locked_row``)."""
     first = {"runs": 0, "processed": 0, "rolled_over": 0, "returned": 0, "failed": 0}
-    session.execute(
-        insert(MaturityRun)
-        .values(id=new_id(), business_date=on, started_at=now, **first)
-        .on_conflict_do_nothing()
-    )
-    query = select(MaturityRun).where(MaturityRun.business_date == on).with_for_update()
-    return session.scalars(query.execution_options(populate_existing=True)).one()
+    return locked_row(session, MaturityRun, {"business_date": on}, started_at=now, **first)
 
 
 def _record_run(uow_factory: UowFactory, clock: Clock, report: MaturityReport) -> None:

@@ -15,16 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from greenbank.clock import SHANGHAI, Clock, business_date
 from greenbank.crypto.masking import mask_phone
-from greenbank.db import UowFactory, run_with_retry
+from greenbank.db import UowFactory, locked_row, run_with_retry
 from greenbank.identity.domain import (
     OtpPolicy,
     OtpPurpose,
@@ -79,17 +77,7 @@ class VerifiedPhone:
 
 def _counter(session: Session, scope: str, key: str, day: date) -> OtpRateCounter:
     """The counter row for (scope, key, day), created if missing, locked for this transaction."""
-    dialect = session.get_bind().dialect.name
-    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(OtpRateCounter)
-        .values(scope=scope, key=key, day=day, sent=0)
-        .on_conflict_do_nothing()
-    )
-    query = select(OtpRateCounter).where(
-        OtpRateCounter.scope == scope, OtpRateCounter.key == key, OtpRateCounter.day == day
-    )
-    return session.scalars(query.with_for_update().execution_options(populate_existing=True)).one()
+    return locked_row(session, OtpRateCounter, {"scope": scope, "key": key, "day": day}, sent=0)
 
 
 def _next_midnight(now: datetime) -> datetime:

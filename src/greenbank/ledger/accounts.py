@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from greenbank.clock import Clock
+from greenbank.db import insert_ignoring_conflicts
 from greenbank.ids import new_id
 from greenbank.ledger import domain
 from greenbank.ledger.domain import AccountStatus, AccountType, Guard
 from greenbank.ledger.errors import AccountExists, AccountNotEmpty, AccountNotFound
-from greenbank.ledger.posting import ACCOUNTS, BALANCES, HOLDS, insert_ignoring_conflicts
+from greenbank.ledger.posting import ACCOUNTS, BALANCES, HOLDS
 from greenbank.ledger.posting import lock_accounts as _lock
 from greenbank.ledger.schemas import AccountOut
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from greenbank.clock import Clock
+from greenbank.db import insert_ignoring_conflicts
 from greenbank.ids import new_id
 from greenbank.ledger import domain
 from greenbank.ledger.domain import EntrySpec, HoldState
@@ -34,7 +35,6 @@ from greenbank.ledger.posting import (
     find_entry_id,
     guard,
     insert_entry,
-    insert_ignoring_conflicts,
     lock_accounts,
     lock_and_check,
     new_entry,

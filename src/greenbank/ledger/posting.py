@@ -45,19 +45,6 @@ HOLDS = cast(Table, Hold.__table__)
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 
-def insert_ignoring_conflicts(conn: Connection, table: Table, *, returning: bool = False) -> Any:
-    """``INSERT ... ON CONFLICT DO NOTHING`` on both databases: a race's loser gets no row.
-    Built once per table and dialect: a hot caller executes it with the row as parameters."""
-    return _ignoring_conflicts(conn.dialect.name, table, returning)
-
-
-@cache
-def _ignoring_conflicts(dialect_name: str, table: Table, returning: bool) -> Any:
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(table).on_conflict_do_nothing()
-    return statement.returning(*table.c) if returning else statement
-
-
 # The hot path's statements are built once with bind parameters: building a statement per call
 # costs more Python time than the database spends running it.
 def _lock_statement(column: ColumnElement[Any]) -> Any:
