@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from cpu_use import tree_cpu
 from greenbank.bootstrap import Container, build_container
 from greenbank.carbon import consent
 from greenbank.carbon.catalog import install_v1
@@ -100,19 +101,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def server_cpu(pid: int) -> float:
-    """CPU seconds of the server and its worker children."""
-    total = cpu_seconds(pid)
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        total += cpu_seconds(int(child))
-    return total
 
 
 def crypto_costs() -> tuple[float, float]:
@@ -211,11 +199,11 @@ def main() -> int:
         for thread in threads:
             thread.start()
         start_line.wait()
-        cpu_before, wall_before = server_cpu(server.pid), time.perf_counter()
+        cpu_before, wall_before = tree_cpu(server.pid), time.perf_counter()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - wall_before
-        cpu = server_cpu(server.pid) - cpu_before
+        cpu = tree_cpu(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(10)

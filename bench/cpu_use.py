@@ -42,21 +42,27 @@ class Snapshot:
     own: float
 
 
+def tree_cpu(root: int, processes: dict[int, tuple[str, int, float]] | None = None) -> float:
+    """CPU seconds so far of ``root`` and its descendants (a server and its workers)."""
+    processes = _processes() if processes is None else processes
+    children: dict[int, list[int]] = {}
+    for pid, (_, parent, _) in processes.items():
+        children.setdefault(parent, []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in processes:
+            total += processes[pid][2]
+        todo.extend(children.get(pid, []))
+    return total
+
+
 def snapshot(root: int) -> Snapshot:
     """CPU seconds so far: the machine, ``root`` and its descendants, the live ``postgres``
     processes (server, backends, WAL writer...), and this process."""
     processes = _processes()
-    children: dict[int, list[int]] = {}
-    for pid, (_, parent, _) in processes.items():
-        children.setdefault(parent, []).append(pid)
-    tree, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        if pid in processes:
-            tree += processes[pid][2]
-        todo.extend(children.get(pid, []))
     postgres = sum(cpu for name, _, cpu in processes.values() if name.startswith("postgres"))
-    return Snapshot(machine_busy(), tree, postgres, processes[os.getpid()][2])
+    return Snapshot(machine_busy(), tree_cpu(root, processes), postgres, processes[os.getpid()][2])
 
 
 def per_operation(before: Snapshot, after: Snapshot, operations: int) -> dict[str, float]:
